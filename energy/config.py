@@ -1,0 +1,347 @@
+"""The site configuration: one TOML file per site, validated with pydantic.
+
+``load_config(path)`` returns a :class:`SiteConfig`; any problem raises
+:class:`energy.errors.InputError` naming the file and the field path, for example
+``site.toml: meters[3].port: must be 1–65535``. File references inside the config (tariff,
+weather, emission factor files, custom register maps) are resolved relative to the config file.
+The full reference is ``docs/configuration.md``; a documented example is ``data/demo/site.toml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from energy.errors import InputError
+
+
+class _Section(BaseModel):
+    # Unknown keys are typos more often than not: reject them with their path.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+NonNegative = Annotated[float, Field(ge=0)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class Site(_Section):
+    name: str
+    timezone: str
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    altitude_m: float = 0.0
+    currency: str = Field("EUR", min_length=3, max_length=3)
+    interval_minutes: int = Field(15, gt=0, le=60)
+    country: str | None = Field(None, description="ISO 3166 code for public holidays")
+    subdivision: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from exc
+        return value
+
+    @field_validator("interval_minutes")
+    @classmethod
+    def _divides_hour(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError("must divide 60 (1, 5, 10, 15, 30 or 60)")
+        return value
+
+
+class Connection(_Section):
+    """How to reach a meter: Modbus TCP, RTU on a serial port, or RTU over TCP (a gateway)."""
+
+    protocol: Literal["tcp", "rtu", "rtu_over_tcp"] = "tcp"
+    host: str | None = None
+    port: int | None = None
+    unit_id: int = Field(1, ge=0, le=247)
+    serial_port: str | None = None
+    baudrate: int = Field(9600, gt=0)
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+    timeout_s: float = Field(1.0, gt=0)
+    retries: int = Field(2, ge=0, le=10)
+
+    @field_validator("port")
+    @classmethod
+    def _port_range(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 65535:
+            raise ValueError("must be 1–65535")
+        return value
+
+    @model_validator(mode="after")
+    def _endpoint_given(self) -> Connection:
+        if self.protocol in ("tcp", "rtu_over_tcp") and (not self.host or self.port is None):
+            raise ValueError(f"protocol {self.protocol} needs host and port")
+        if self.protocol == "rtu" and not self.serial_port:
+            raise ValueError("protocol rtu needs serial_port")
+        return self
+
+
+class MeterAssignment(_Section):
+    """A meter measured ``machine`` from ``valid_from`` (inclusive) to ``valid_to`` (exclusive)."""
+
+    machine: Identifier
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None = None
+
+
+class Meter(_Section):
+    id: Identifier
+    model: str = Field(description="built-in register map name, or the id of a custom map")
+    connection: Connection
+    poll_seconds: float = Field(5.0, gt=0)
+    role: Literal["machine", "main", "pv", "other"] = "machine"
+    machine: Identifier | None = None
+    assignments: list[MeterAssignment] = []
+    rated_kw: float | None = Field(None, gt=0, description="readings above this are implausible")
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _machine_for_role(self) -> Meter:
+        if self.role == "machine" and not self.machine and not self.assignments:
+            raise ValueError("a meter with role 'machine' needs machine (or assignments)")
+        return self
+
+
+class RegisterMapRow(_Section):
+    quantity: str
+    function_code: Literal[3, 4] = 3
+    address: int = Field(ge=0, le=65535)
+    data_type: Literal[
+        "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"
+    ]
+    word_order: Literal["high_first", "low_first"] = "high_first"
+    scale: float = 1.0
+    unit: str = ""
+
+
+class CustomRegisterMap(_Section):
+    id: Identifier
+    max_registers_per_request: int = Field(100, ge=1, le=125)
+    registers: list[RegisterMapRow] = Field(min_length=1)
+
+
+class Machine(_Section):
+    id: Identifier
+    name: str
+    idle_kw: NonNegative = 0.0
+    rated_kw: float | None = Field(None, gt=0)
+    flexible: bool = False
+    startup_eur: NonNegative = 0.0
+    shutdown_eur: NonNegative = 0.0
+
+
+class VirtualMeter(_Section):
+    """A series computed from others: Σ add − Σ subtract (ids of meters or machines)."""
+
+    id: Identifier
+    add: list[Identifier] = Field(min_length=1)
+    subtract: list[Identifier] = []
+
+
+class TariffRef(_Section):
+    file: Path
+    format: Literal["auto", "toml", "urdb"] = "auto"
+    urdb_index: int = Field(0, ge=0, description="which item of a URDB response to use")
+    prices_file: Path | None = Field(None, description="dynamic prices CSV (timestamp, price)")
+
+
+class PVArray(_Section):
+    id: Identifier
+    kwp: float = Field(gt=0)
+    tilt_deg: float = Field(30.0, ge=0, le=90)
+    azimuth_deg: float = Field(180.0, ge=0, lt=360)
+    losses_pct: float = Field(14.0, ge=0, lt=100)
+    inverter_kw: float | None = Field(None, gt=0)
+    meter: Identifier | None = None
+
+
+class EmissionFactorSource(_Section):
+    """One dated factor source: an hourly series file or a constant value, with its citation."""
+
+    id: Identifier
+    method: Literal["location", "market", "residual_mix", "supplier", "marginal"]
+    file: Path | None = None
+    column: str | None = None
+    g_per_kwh: float | None = Field(None, ge=0)
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    source: str = Field(description="citation: publisher, data set, version")
+
+    @model_validator(mode="after")
+    def _file_or_value(self) -> EmissionFactorSource:
+        if (self.file is None) == (self.g_per_kwh is None):
+            raise ValueError("give exactly one of file or g_per_kwh")
+        return self
+
+
+class ContractualInstrument(_Section):
+    """Guarantees of origin, RECs or a PPA: MWh covered in a period at a factor (often 0)."""
+
+    id: Identifier
+    kind: Literal["go", "rec", "ppa", "green_tariff"]
+    mwh: float = Field(gt=0)
+    valid_from: dt.date
+    valid_to: dt.date
+    g_per_kwh: float = Field(0.0, ge=0)
+    source: str = ""
+
+
+class Emissions(_Section):
+    factors: list[EmissionFactorSource] = []
+    instruments: list[ContractualInstrument] = []
+
+
+class Calendar(_Section):
+    shutdown_days: list[dt.date] = []
+    shifts: list[str] = Field([], description="'HH:MM-HH:MM' production shifts in local time")
+
+
+class Collector(_Section):
+    batch_seconds: float = Field(5.0, gt=0)
+    spool_dir: Path = Path("spool")
+
+
+class Planning(_Section):
+    jobs_file: Path | None = None
+    export_dir: Path = Path("plans")
+    time_limit_s: float = Field(60.0, gt=0)
+    gap: float = Field(0.01, ge=0)
+    grid_limit_kw: float | None = Field(None, gt=0)
+    co2_price_eur_per_t: NonNegative = 0.0
+    move_penalty_eur: NonNegative = 0.0
+
+
+class SiteConfig(_Section):
+    site: Site
+    machines: list[Machine] = []
+    meters: list[Meter] = []
+    register_maps: list[CustomRegisterMap] = []
+    virtual_meters: list[VirtualMeter] = []
+    tariff: TariffRef | None = None
+    pv: list[PVArray] = []
+    emissions: Emissions = Emissions()
+    calendar: Calendar = Calendar()
+    collector: Collector = Collector()
+    planning: Planning = Planning()
+    path: Path | None = Field(None, exclude=True, description="the file this was read from")
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> SiteConfig:
+        _unique("machines", [m.id for m in self.machines])
+        _unique("meters", [m.id for m in self.meters])
+        machine_ids = {m.id for m in self.machines}
+        for i, meter in enumerate(self.meters):
+            named = [meter.machine] if meter.machine else []
+            named += [a.machine for a in meter.assignments]
+            for machine in named:
+                if machine not in machine_ids:
+                    raise ValueError(f"meters[{i}].machine: unknown machine {machine!r}")
+        series_ids = machine_ids | {m.id for m in self.meters}
+        for i, virtual in enumerate(self.virtual_meters):
+            for name in [*virtual.add, *virtual.subtract]:
+                if name not in series_ids:
+                    raise ValueError(f"virtual_meters[{i}]: unknown meter or machine {name!r}")
+        return self
+
+    def resolve(self, relative: Path | None) -> Path | None:
+        """A path from the config, taken relative to the config file's folder."""
+        if relative is None or relative.is_absolute() or self.path is None:
+            return relative
+        return self.path.parent / relative
+
+    def machine(self, machine_id: str) -> Machine:
+        for machine in self.machines:
+            if machine.id == machine_id:
+                return machine
+        raise InputError(f"unknown machine {machine_id!r} (config has: {', '.join(m.id for m in self.machines)})")
+
+
+def _unique(section: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(ids):
+        if item in seen:
+            raise ValueError(f"{section}[{i}].id: duplicate id {item!r}")
+        seen.add(item)
+
+
+def format_location(loc: tuple) -> str:
+    """``('meters', 3, 'port')`` → ``meters[3].port``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _describe(error: dict) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "greater_than_equal":
+        message = f"must be ≥ {ctx['ge']}"
+    elif kind == "greater_than":
+        message = f"must be > {ctx['gt']}"
+    elif kind == "less_than_equal":
+        message = f"must be ≤ {ctx['le']}"
+    elif kind == "less_than":
+        message = f"must be < {ctx['lt']}"
+    elif kind == "extra_forbidden":
+        message = "unknown field (check the spelling against docs/configuration.md)"
+    elif kind == "missing":
+        message = "required field is missing"
+    location = format_location(tuple(error["loc"]))
+    return f"{location}: {message}" if location else message
+
+
+def describe_validation_error(source: str, exc: ValidationError) -> str:
+    """One line naming the source and the first problem's field path (and how many more)."""
+    errors = exc.errors()
+    first = _describe(errors[0])
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"{source}: {first}{more}"
+
+
+def parse_config(data: dict, path: Path | None = None) -> SiteConfig:
+    source = str(path) if path else "config"
+    try:
+        config = SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(source, exc)) from exc
+    return config.model_copy(update={"path": path.resolve() if path else None})
+
+
+def load_config(path: str | Path) -> SiteConfig:
+    """Read and validate a site's TOML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: config file not found") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read config file: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(data, path)
