@@ -24,7 +24,7 @@ from energy.storage import bulk, schema
 from energy.timeutil import from_epoch_ms, timestamp_to_ms, to_epoch_ms
 
 COLUMNS = ["timestamp", "meter", "energy_kwh", "power_kw"]
-_OFFSET = re.compile(r"(Z|[+-]\d\d(:?\d\d)?)$")
+_OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$")
 _METER_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
@@ -141,7 +141,7 @@ def format_utc(times: pd.Series | pd.DatetimeIndex) -> list[str]:
     """ISO 8601 UTC with a ``Z``; milliseconds only where they are not zero."""
     index = pd.DatetimeIndex(times).tz_convert("UTC")
     whole = index.strftime("%Y-%m-%dT%H:%M:%SZ")
-    millis = (index.asi8 // 1_000_000) % 1000 if len(index) else np.array([], dtype=int)
+    millis = index.as_unit("ms").asi8 % 1000
     fractional = index.strftime("%Y-%m-%dT%H:%M:%S.") + pd.Index(millis).map(lambda m: f"{m:03d}Z")
     return list(np.where(millis == 0, whole, fractional))
 

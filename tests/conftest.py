@@ -17,19 +17,7 @@ import sqlalchemy as sa
 
 from energy import storage
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 PG_URL = os.environ.get("ENERGY_TEST_PG_URL")
-
-
-def shared_data(*parts: str) -> Path:
-    """A file of ``../shared/data``; skips (outside CI) or fails (in CI) when it is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data file missing: {path}")
-        pytest.skip(f"shared data file missing: {path}")
-    return path
 
 
 def _pg_admin_engine():
@@ -81,3 +69,4 @@ def engine(db_url):
     storage.upgrade(engine)
     yield engine
     engine.dispose()
+
