@@ -1,0 +1,169 @@
+"""A constructive heuristic: a feasible schedule within seconds, handed to HiGHS as its start.
+
+Jobs are placed one at a time, predecessors first and the least flexible first; each goes to the
+(machine, start) that adds the least cost to what is already placed (energy and CO2 at the slot's
+prices on top of the current net load, idle power where its machine is not yet on, a switch-on and
+switch-off when the run does not touch an existing on-period, and the rise of the demand charge),
+among the starts that keep capacity and the grid limit. When every job is placed, each machine's
+on-periods are chosen optimally for the fixed runs by :func:`machine_on_mask` (bridge a gap when its
+idle energy costs less than a switch-off and a switch-on).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from optimizer.checker import Placements
+from optimizer.prepare import Prepared
+from optimizer.problem import Machine, Problem
+
+
+def slot_cost_eur(problem: Problem, net_kw: np.ndarray, slots=slice(None)) -> np.ndarray:
+    """Energy plus CO2 cost of each slot's net grid power (import at cost, export at its price), EUR."""
+    h = problem.slot_hours
+    return h * (
+        problem.import_cost_eur_per_kwh[slots] * np.maximum(net_kw, 0)
+        - problem.export_price_eur_per_kwh[slots] * np.maximum(-net_kw, 0)
+    )
+
+
+def machine_on_mask(problem: Problem, machine: Machine, running: np.ndarray, net_kw: np.ndarray) -> np.ndarray:
+    """The cheapest on/off pattern of a machine that is on wherever ``running`` is True.
+
+    Dynamic programming over the slots with states off/on: being on costs the idle power at the
+    slot's marginal price (on top of ``net_kw``, the load without this machine's idle), switching
+    costs startup/shutdown; the machine starts in its initial state and is off after the horizon.
+    """
+    idle_cost = slot_cost_eur(problem, net_kw + machine.idle_kw) - slot_cost_eur(problem, net_kw)
+    horizon = problem.horizon_slots
+    inf = float("inf")
+    cost = {False: 0.0 if not machine.initially_on else inf, True: 0.0 if machine.initially_on else inf}
+    choice = np.zeros((horizon, 2), dtype=bool)  # previous state chosen for (t, state)
+    for t in range(horizon):
+        from_off_to_on = cost[False] + machine.startup_eur
+        from_on_to_off = cost[True] + machine.shutdown_eur
+        on = min(cost[True], from_off_to_on) + idle_cost[t]
+        choice[t, 1] = cost[True] <= from_off_to_on
+        off = inf if running[t] else min(cost[False], from_on_to_off)
+        choice[t, 0] = from_on_to_off < cost[False]
+        cost = {False: off, True: on}
+    state = cost[True] + machine.shutdown_eur < cost[False]
+    mask = np.zeros(horizon, dtype=bool)
+    for t in range(horizon - 1, -1, -1):
+        mask[t] = state
+        state = bool(choice[t, int(state)])
+    return mask
+
+
+def mask_intervals(mask: np.ndarray) -> list[list[int]]:
+    """[from, to) intervals where a boolean mask is True."""
+    steps = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
+    return [[int(a), int(b)] for a, b in zip(np.flatnonzero(steps == 1), np.flatnonzero(steps == -1))]
+
+
+def on_intervals_for(problem: Problem, placements: Placements) -> dict[str, list[list[int]]]:
+    """Optimal on-intervals of every machine for fixed job runs."""
+    running = {m.id: np.zeros(problem.horizon_slots, dtype=bool) for m in problem.machines}
+    net = problem.net_base_kw.copy()
+    for job_id, (machine_id, start) in placements.items():
+        job = problem.job(job_id)
+        running[machine_id][start:start + job.duration_slots] = True
+        net[start:start + job.duration_slots] += job.power_kw
+    result = {}
+    for machine in problem.machines:
+        mask = machine_on_mask(problem, machine, running[machine.id], net)
+        net = net + machine.idle_kw * mask
+        result[machine.id] = mask_intervals(mask)
+    return result
+
+
+class _State:
+    """What has been placed so far: net load, on slots and resource use per machine."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.net = problem.net_base_kw.copy()
+        self.on = {m.id: np.zeros(problem.horizon_slots, dtype=bool) for m in problem.machines}
+        self.used = {m.id: {r: np.zeros(problem.horizon_slots) for r in m.capacity} for m in problem.machines}
+        self.peak = float(np.maximum(self.net, 0).max(initial=0.0))
+
+    def demand_eur(self, peak_kw):
+        charge = self.problem.demand_charge
+        if charge is None:
+            return 0.0
+        return charge.eur_per_kw * np.maximum(peak_kw - charge.peak_so_far_kw, 0.0)
+
+    def options(self, job, machine: Machine, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(feasible starts, added cost of each) for a job on a machine."""
+        problem, d = self.problem, job.duration_slots
+        added = np.zeros(starts.size)
+        level_max = np.full(starts.size, -np.inf)
+        feasible = np.ones(starts.size, dtype=bool)
+        on = self.on[machine.id]
+        for k in range(d):
+            t = starts + k
+            load = self.net[t] + job.power_kw[k] + machine.idle_kw * ~on[t]
+            added += slot_cost_eur(problem, load, t) - slot_cost_eur(problem, self.net[t], t)
+            level_max = np.maximum(level_max, load)
+            if problem.grid_limit_kw is not None:
+                feasible &= load <= problem.grid_limit_kw + 1e-9
+            for resource, amount in job.uses.items():
+                feasible &= self.used[machine.id][resource][t] + amount <= machine.capacity[resource] + 1e-9
+        if machine.startup_eur or machine.shutdown_eur:
+            padded = np.concatenate([[machine.initially_on], on, [False]])
+            touching = sliding_window_view(padded, d + 2)[starts].any(axis=1)
+            added += (~touching) * (machine.startup_eur + machine.shutdown_eur)
+        added += self.demand_eur(np.maximum(level_max, self.peak)) - self.demand_eur(self.peak)
+        return starts[feasible], added[feasible]
+
+    def place(self, job, machine: Machine, start: int):
+        run = slice(start, start + job.duration_slots)
+        self.net[run] += job.power_kw + machine.idle_kw * ~self.on[machine.id][run]
+        self.on[machine.id][run] = True
+        for resource, amount in job.uses.items():
+            self.used[machine.id][resource][run] += amount
+        self.peak = max(self.peak, float(self.net[run].max()))
+
+
+def greedy_schedule(problem: Problem, prepared: Prepared) -> tuple[Placements | None, list[str]]:
+    """(placements, []) or (None, the jobs the heuristic could not place with what blocked them)."""
+    state = _State(problem)
+    pending = {j.id: len(set(j.after)) for j in problem.jobs}
+    successors: dict[str, list[str]] = {j.id: [] for j in problem.jobs}
+    for job in problem.jobs:
+        for before in set(job.after):
+            successors[before].append(job.id)
+
+    def slack(job_id):
+        return sum(s.size for s in prepared.job_starts(job_id, problem.job(job_id).machines).values())
+
+    ready = [(slack(j), j) for j, n in pending.items() if n == 0]
+    heapq.heapify(ready)
+    placements: Placements = {}
+    unplaced: list[str] = []
+    while ready:
+        _, job_id = heapq.heappop(ready)
+        job = problem.job(job_id)
+        not_before = max((placements[b][1] + problem.job(b).duration_slots for b in job.after if b in placements), default=0)
+        best = None
+        for machine_id, starts in prepared.job_starts(job_id, job.machines).items():
+            starts, added = state.options(job, problem.machine(machine_id), starts[starts >= not_before])
+            if starts.size:
+                i = int(np.argmin(added))
+                if best is None or added[i] < best[0] - 1e-12:
+                    best = (added[i], machine_id, int(starts[i]))
+        if best is None:
+            unplaced.append(job_id)
+            continue
+        state.place(job, problem.machine(best[1]), best[2])
+        placements[job_id] = (best[1], best[2])
+        for nxt in successors[job_id]:
+            pending[nxt] -= 1
+            if pending[nxt] == 0:
+                heapq.heappush(ready, (slack(nxt), nxt))
+    if unplaced or len(placements) < len(problem.jobs):
+        return None, unplaced
+    return placements, []
