@@ -1,1 +1,31 @@
-"""Histories: raw readings → per-meter, per-machine and site interval energy with quality flags."""
+"""Histories: raw readings → per-meter, per-machine and site interval energy with quality flags.
+
+Pipeline (pure functions on DataFrames, storage at the edges):
+
+- :mod:`~energy.histories.intervals`: one meter's readings → intervals (counters, resets,
+  rollovers, spikes, gaps, power integration);
+- :mod:`~energy.histories.site`: meters → machines (dated assignments), virtual meters, site total;
+- :mod:`~energy.histories.series`: complete grids, sums with quality propagation, local calendar totals;
+- :mod:`~energy.histories.idle`: standby energy outside production;
+- :mod:`~energy.histories.process`: incremental, idempotent processing of stored readings;
+- :mod:`~energy.histories.imports`: interval CSV import (the steel-plant file included);
+- :mod:`~energy.histories.api`: reading any series back at any resolution;
+- :mod:`~energy.histories.store`: the ``intervals`` table.
+
+See docs/histories.md.
+"""
+
+from energy.histories.api import history, machine_history, meter_history, site_history
+from energy.histories.imports import import_intervals, read_interval_csv, read_steel_csv
+from energy.histories.process import process
+
+__all__ = [
+    "history",
+    "import_intervals",
+    "machine_history",
+    "meter_history",
+    "process",
+    "read_interval_csv",
+    "read_steel_csv",
+    "site_history",
+]
