@@ -131,11 +131,15 @@ class RegisterMapRow(_Section):
     word_order: Literal["high_first", "low_first"] = "high_first"
     scale: float = 1.0
     unit: str = ""
+    not_available: list[Literal["all_ones", "min_signed", "max_signed"]] = Field(
+        [], description="raw patterns meaning 'not available' (float NaN always is)"
+    )
 
 
 class CustomRegisterMap(_Section):
     id: Identifier
     max_registers_per_request: int = Field(100, ge=1, le=125)
+    max_gap: int = Field(0, ge=0, le=124, description="unmapped registers one request may span")
     registers: list[RegisterMapRow] = Field(min_length=1)
 
 
