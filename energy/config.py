@@ -36,6 +36,22 @@ NonNegative = Annotated[float, Field(ge=0)]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
+def known_zone(value: str) -> str:
+    """``value`` if it is an IANA time zone name, else ValueError (for pydantic validators)."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from exc
+    return value
+
+
+def divides_hour(minutes: int) -> int:
+    """``minutes`` if it divides an hour, else ValueError (for pydantic validators)."""
+    if 60 % minutes:
+        raise ValueError("must divide 60 (1, 5, 10, 15, 30 or 60)")
+    return minutes
+
+
 class Site(_Section):
     name: str
     timezone: str
@@ -50,18 +66,12 @@ class Site(_Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from exc
-        return value
+        return known_zone(value)
 
     @field_validator("interval_minutes")
     @classmethod
     def _divides_hour(cls, value: int) -> int:
-        if 60 % value:
-            raise ValueError("must divide 60 (1, 5, 10, 15, 30 or 60)")
-        return value
+        return divides_hour(value)
 
 
 class Connection(_Section):
@@ -179,22 +189,35 @@ class PVArray(_Section):
 
 
 class EmissionFactorSource(_Section):
-    """One dated factor source: an hourly series file or a constant value, with its citation."""
+    """One dated factor source: a series file (hourly, monthly…) or a constant, with its citation.
+
+    Reading the files is ``energy.emissions.sources`` (see docs/emissions.md).
+    """
 
     id: Identifier
     method: Literal["location", "market", "residual_mix", "supplier", "marginal"]
     file: Path | None = None
     column: str | None = None
+    time_column: str | None = Field(None, description="default: the file's first column")
+    unit: Literal["g_per_kwh", "kg_per_mwh", "kg_per_kwh", "t_per_mwh", "lb_per_kwh", "lb_per_mwh"] = "g_per_kwh"
+    timezone: str = Field("UTC", description="zone of timestamps without an offset in the file")
     g_per_kwh: float | None = Field(None, ge=0)
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
-    source: str = Field(description="citation: publisher, data set, version")
+    source: str = Field(min_length=1, description="citation: publisher, data set, version")
 
     @model_validator(mode="after")
     def _file_or_value(self) -> EmissionFactorSource:
         if (self.file is None) == (self.g_per_kwh is None):
             raise ValueError("give exactly one of file or g_per_kwh")
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            raise ValueError("valid_to must be after valid_from")
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return known_zone(value)
 
 
 class ContractualInstrument(_Section):
@@ -206,12 +229,27 @@ class ContractualInstrument(_Section):
     valid_from: dt.date
     valid_to: dt.date
     g_per_kwh: float = Field(0.0, ge=0)
-    source: str = ""
+    source: str = Field(min_length=1, description="citation: registry, certificate ids, contract")
+
+    @model_validator(mode="after")
+    def _period(self) -> ContractualInstrument:
+        if self.valid_to <= self.valid_from:
+            raise ValueError("valid_to must be after valid_from")
+        return self
 
 
 class Emissions(_Section):
     factors: list[EmissionFactorSource] = []
     instruments: list[ContractualInstrument] = []
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Emissions:
+        for section, items in (("factors", self.factors), ("instruments", self.instruments)):
+            ids = [item.id for item in items]
+            for i, item_id in enumerate(ids):
+                if item_id in ids[:i]:
+                    raise ValueError(f"{section}[{i}].id: duplicate id {item_id!r}")
+        return self
 
 
 class Calendar(_Section):
@@ -224,6 +262,18 @@ class Collector(_Section):
     spool_dir: Path = Path("spool")
 
 
+class Forecasts(_Section):
+    """How ``energy forecast`` runs (docs/forecasts.md)."""
+
+    weather_file: Path | None = Field(None, description="CSV: timestamp, ghi_w_m2 or cloud_cover_pct")
+    clear_sky_index: float = Field(0.7, gt=0, le=1, description="PV derating of clear sky without weather")
+    history_days: int = Field(56, ge=2, le=730)
+    backtest_origins: int = Field(7, ge=1, le=60)
+    reselect_days: int = Field(7, ge=0, description="re-run model selection when older than this")
+    workers: int | None = Field(None, ge=1)
+    models: list[str] | None = Field(None, description="candidate models (default all); naives always")
+
+
 class Planning(_Section):
     jobs_file: Path | None = None
     export_dir: Path = Path("plans")
@@ -232,6 +282,15 @@ class Planning(_Section):
     grid_limit_kw: float | None = Field(None, gt=0)
     co2_price_eur_per_t: NonNegative = 0.0
     move_penalty_eur: NonNegative = 0.0
+
+
+class Dashboard(_Section):
+    """``energy ui``: where it listens and who may look (docs/dashboard.md)."""
+
+    host: str = Field("127.0.0.1", description="bind address; anything wider needs authentication")
+    port: int = Field(8501, ge=1, le=65535)
+    password_sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$", description="hex SHA-256 of the password")
+    oidc: bool = Field(False, description="require Streamlit's OIDC login (provider in .streamlit/secrets.toml)")
 
 
 class SiteConfig(_Section):
@@ -246,6 +305,8 @@ class SiteConfig(_Section):
     calendar: Calendar = Calendar()
     collector: Collector = Collector()
     planning: Planning = Planning()
+    forecasts: Forecasts = Forecasts()
+    ui: Dashboard = Dashboard()
     path: Path | None = Field(None, exclude=True, description="the file this was read from")
 
     @model_validator(mode="after")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from energy.config import SiteConfig
+from energy.emissions.store import store_emissions
 from energy.storage.site import store_site
+from energy.tariffs.store import store_site_tariff
 
 
 def initialise(engine: Engine, config: SiteConfig) -> str:
@@ -14,4 +16,8 @@ def initialise(engine: Engine, config: SiteConfig) -> str:
     Returns a one-line summary for the operator. Safe to run again: everything is an upsert.
     """
     sid = store_site(engine, config)
-    return f"site {sid!r}: {len(config.machines)} machine(s), {len(config.meters)} meter(s) stored"
+    summary = f"site {sid!r}: {len(config.machines)} machine(s), {len(config.meters)} meter(s) stored"
+    # The database's emission factors and instruments become exactly the config's.
+    tariff = store_site_tariff(engine, config)
+    summary = f"{summary}; {tariff}" if tariff else summary
+    return f"{summary}; {store_emissions(engine, config)}"
