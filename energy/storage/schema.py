@@ -186,6 +186,10 @@ emission_sources = Table(
     Column("valid_from_ms", BigInteger),
     Column("valid_to_ms", BigInteger),
     Column("constant_g_per_kwh", Float),
+    Column("file", Text),  # as configured, with the column read and the file's SHA-256 (its version)
+    Column("column_name", Text),
+    Column("file_sha256", String(64)),
+    Column("loaded_ms", BigInteger),
 )
 
 emission_factors = Table(
@@ -193,7 +197,21 @@ emission_factors = Table(
     metadata,
     Column("source_id", String(ID), ForeignKey("emission_sources.id"), primary_key=True),
     Column("start_ms", BigInteger, primary_key=True),
+    Column("end_ms", BigInteger, nullable=False),
     Column("g_per_kwh", Float, nullable=False),
+)
+
+# Contractual instruments for market-based scope 2 (guarantees of origin, RECs, PPAs…).
+emission_instruments = Table(
+    "emission_instruments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("mwh", Float, nullable=False),
+    Column("valid_from_ms", BigInteger, nullable=False),
+    Column("valid_to_ms", BigInteger, nullable=False),
+    Column("g_per_kwh", Float, nullable=False),
+    Column("source", Text, nullable=False),
 )
 
 plan_runs = Table(

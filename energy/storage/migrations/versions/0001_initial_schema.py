@@ -23,7 +23,21 @@ def upgrade() -> None:
     sa.Column('valid_from_ms', sa.BigInteger(), nullable=True),
     sa.Column('valid_to_ms', sa.BigInteger(), nullable=True),
     sa.Column('constant_g_per_kwh', sa.Float(), nullable=True),
+    sa.Column('file', sa.Text(), nullable=True),
+    sa.Column('column_name', sa.Text(), nullable=True),
+    sa.Column('file_sha256', sa.String(length=64), nullable=True),
+    sa.Column('loaded_ms', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_emission_sources'))
+    )
+    op.create_table('emission_instruments',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('mwh', sa.Float(), nullable=False),
+    sa.Column('valid_from_ms', sa.BigInteger(), nullable=False),
+    sa.Column('valid_to_ms', sa.BigInteger(), nullable=False),
+    sa.Column('g_per_kwh', sa.Float(), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_emission_instruments'))
     )
     op.create_table('forecast_runs',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -128,6 +142,7 @@ def upgrade() -> None:
     op.create_table('emission_factors',
     sa.Column('source_id', sa.String(length=64), nullable=False),
     sa.Column('start_ms', sa.BigInteger(), nullable=False),
+    sa.Column('end_ms', sa.BigInteger(), nullable=False),
     sa.Column('g_per_kwh', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['source_id'], ['emission_sources.id'], name=op.f('fk_emission_factors_source_id_emission_sources')),
     sa.PrimaryKeyConstraint('source_id', 'start_ms', name=op.f('pk_emission_factors'))
@@ -207,4 +222,5 @@ def downgrade() -> None:
     op.drop_table('meter_assignments')
     op.drop_table('intervals')
     op.drop_table('forecast_runs')
+    op.drop_table('emission_instruments')
     op.drop_table('emission_sources')
