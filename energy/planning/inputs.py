@@ -1,7 +1,7 @@
 """The stored data a day's plan is built from, read per planning slot.
 
 These are the seams between planning and the areas that produce the data: forecasts
-(``forecast_runs``/``forecasts``), tariffs (``tariffs``/``prices``), emissions
+(``forecast_runs``/``forecasts``), tariffs (``energy.tariffs``), emissions
 (``emission_sources``/``emission_factors``) and histories (``intervals``). Each function reads the
 tables of ``energy.storage.schema`` directly and returns one value per slot (a pandas Series
 indexed by the UTC slot starts), so any of them can be re-pointed to its area's own API without
@@ -15,15 +15,15 @@ Conventions assumed (see ``docs/nightly.md``):
   each machine; ``kind="pv", series_id=<array id>`` each PV array's generation; all in kW,
   labelled by slot start; the newest issued run covering the whole day wins;
 - measured power: the stored intervals of the same series;
-- prices: the ``prices`` rows of the most recently loaded tariff, held until the next row
-  (hourly market prices fill four 15-minute slots);
-- carbon: the config's location-based factor source valid on the day (else its first source).
+- prices and demand charge: the most recently loaded tariff, through ``energy.tariffs``
+  (time-of-use and dynamic prices, levies; the billing period's peak so far from the site series);
+- carbon: ``energy.emissions``' slot intensity (marginal factors where they cover the day, else
+  location-based).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +35,9 @@ from energy.config import SiteConfig
 from energy.errors import InputError
 from energy.histories.site import SITE_ID as SITE
 from energy.histories.store import load_intervals
+from energy.emissions import load_factor_sources, load_slot_intensity
 from energy.storage import schema
+from energy.tariffs import planning_inputs, problem_demand_charge, stored_tariff
 from energy.timeutil import from_epoch_ms, timestamp_to_ms
 
 
@@ -146,63 +148,29 @@ def base_load_and_pv(engine: Engine, config: SiteConfig, flexible: list[str], sl
     return base.clip(lower=0), pv, {"forecast_runs": runs}
 
 
-def slot_prices(engine: Engine, slots: pd.DatetimeIndex) -> tuple[pd.Series, pd.Series, str]:
-    """Import and export price (currency/kWh) per slot from the newest loaded tariff's prices."""
-    prices = schema.prices
-    first, end = timestamp_to_ms(slots[0]), timestamp_to_ms(_slot_end(slots))
-    with engine.connect() as conn:
-        tariff_id = conn.execute(
-            sa.select(schema.tariffs.c.id).order_by(schema.tariffs.c.loaded_ms.desc()).limit(1)
-        ).scalar()
-        if tariff_id is None:
-            raise InputError("no tariff stored: run 'energy init --config SITE.toml' with a [tariff] section first")
-        # The last price before the day holds into its first slots (hourly or daily prices).
-        since = conn.execute(
-            sa.select(sa.func.max(prices.c.start_ms)).where(prices.c.tariff_id == tariff_id, prices.c.start_ms <= first)
-        ).scalar()
-        data = conn.execute(
-            sa.select(prices.c.start_ms, prices.c.import_per_kwh, prices.c.export_per_kwh)
-            .where(prices.c.tariff_id == tariff_id, prices.c.start_ms >= (since if since is not None else first))
-            .where(prices.c.start_ms < end)
-            .order_by(prices.c.start_ms)
-        ).fetchall()
-    price = _on_slots([(r[0], r[1]) for r in data], slots, hold=True)
-    export = _on_slots([(r[0], np.nan if r[2] is None else r[2]) for r in data], slots, hold=True).fillna(0.0)
-    if price.isna().any():
-        missing = slots[price.isna().to_numpy()]
-        raise InputError(f"tariff {tariff_id!r}: no price for {missing[0].isoformat()} ({len(missing)} slot(s) of the day without a price)")
-    return price, export, tariff_id
+def tariff_prices(engine: Engine, slots: pd.DatetimeIndex) -> tuple[pd.Series, pd.Series, dict | None, str, list[str]]:
+    """Per-slot import and export price (currency/kWh) and the problem's demand charge, from the
+    newest stored tariff (``energy.tariffs``), with the billing period's peak so far taken from
+    the stored site history.
+
+    Returns ``(price, export_price, demand_charge or None, tariff id, notes)``; the notes name
+    tariff parts the problem cannot express (e.g. a demand charge with a peak window).
+    """
+    tariff = stored_tariff(engine, start=slots[0], end=_slot_end(slots))
+    frame = planning_inputs(engine, tariff, slots)
+    demand, notes = problem_demand_charge(frame)
+    return frame["import_eur_per_kwh"], frame["export_eur_per_kwh"], demand, tariff.id, notes
 
 
-def carbon_factors(engine: Engine, config: SiteConfig, slots: pd.DatetimeIndex) -> tuple[pd.Series, str | None]:
-    """Grid carbon intensity (g/kWh) per slot, and the source used (zeros and None without one)."""
-    day = slots[0].tz_convert(config.site.timezone).date()
-    valid = [
-        f for f in config.emissions.factors
-        if (f.valid_from is None or f.valid_from <= day) and (f.valid_to is None or day < f.valid_to)
-    ]
-    ordered = sorted(valid, key=lambda f: f.method != "location")
-    if not ordered:
+def carbon_factors(engine: Engine, slots: pd.DatetimeIndex) -> tuple[pd.Series, str | None]:
+    """Carbon intensity (g/kWh) per slot and the method and sources used (``energy.emissions``:
+    marginal factors where they cover the day, else location-based); zeros and None when the site
+    has no such factor source at all."""
+    methods = ("marginal", "location")
+    if not load_factor_sources(engine, slots[0], _slot_end(slots), methods):
         return pd.Series(0.0, index=slots), None
-    source = ordered[0]
-    if source.g_per_kwh is not None:
-        return pd.Series(float(source.g_per_kwh), index=slots), source.id
-    factors = schema.emission_factors
-    first, end = timestamp_to_ms(slots[0]), timestamp_to_ms(_slot_end(slots))
-    with engine.connect() as conn:
-        since = conn.execute(
-            sa.select(sa.func.max(factors.c.start_ms)).where(factors.c.source_id == source.id, factors.c.start_ms <= first)
-        ).scalar()
-        data = conn.execute(
-            sa.select(factors.c.start_ms, factors.c.g_per_kwh)
-            .where(factors.c.source_id == source.id, factors.c.start_ms >= (since if since is not None else first))
-            .where(factors.c.start_ms < end)
-            .order_by(factors.c.start_ms)
-        ).fetchall()
-    series = _on_slots(data, slots, hold=True)
-    if series.isna().any():
-        raise InputError(f"emission factors {source.id!r}: none stored for {day} (run 'energy init' to load them)")
-    return series, source.id
+    intensity = load_slot_intensity(engine, slots, methods)
+    return intensity.g_per_kwh.set_axis(slots), f"{intensity.method}: {', '.join(intensity.source_ids)}"
 
 
 def measured_kw(engine: Engine, kind: str, series_id: str, slots: pd.DatetimeIndex) -> pd.Series:
@@ -217,39 +185,10 @@ def grid_kw(engine: Engine, slots: pd.DatetimeIndex) -> pd.Series:
     return measured_kw(engine, "site", SITE, slots)
 
 
-def peak_so_far_kw(engine: Engine, config: SiteConfig, slots: pd.DatetimeIndex) -> float:
-    """The billing period's highest measured grid import before the day (calendar month, kW)."""
-    local = slots[0].tz_convert(config.site.timezone)
-    month_start = local.normalize().replace(day=1).tz_convert("UTC")
-    if month_start >= slots[0]:
-        return 0.0
-    before = pd.date_range(month_start, slots[0], freq=slots.freq or (slots[1] - slots[0]), inclusive="left")
-    peak = grid_kw(engine, before).max()
-    return 0.0 if pd.isna(peak) else max(float(peak), 0.0)
-
-
-def demand_rate_eur_per_kw(engine: Engine) -> float | None:
-    """The demand charge rate of the newest loaded tariff, or None when it has none.
-
-    Reads ``demand_eur_per_kw`` from the stored tariff document (the project's TOML tariff
-    stored as JSON).
-    """
-    with engine.connect() as conn:
-        body = conn.execute(
-            sa.select(schema.tariffs.c.body_json).order_by(schema.tariffs.c.loaded_ms.desc()).limit(1)
-        ).scalar()
-    if body is None:
-        return None
-    rate = json.loads(body).get("demand_eur_per_kw")
-    return None if rate in (None, 0) else float(rate)
-
-
 def load_day_inputs(engine: Engine, config: SiteConfig, flexible: list[str], slots: pd.DatetimeIndex) -> DayInputs:
     """Read every per-slot input of the day's problem; missing data raises ``InputError``."""
     base, pv, sources = base_load_and_pv(engine, config, flexible, slots)
-    price, export, tariff_id = slot_prices(engine, slots)
-    co2, co2_source = carbon_factors(engine, config, slots)
-    rate = demand_rate_eur_per_kw(engine)
-    demand = None if rate is None else {"eur_per_kw": rate, "peak_so_far_kw": peak_so_far_kw(engine, config, slots)}
-    sources.update({"tariff": tariff_id, "emission_source": co2_source})
+    price, export, demand, tariff_id, notes = tariff_prices(engine, slots)
+    co2, co2_source = carbon_factors(engine, slots)
+    sources.update({"tariff": tariff_id, "tariff_notes": notes, "emission_source": co2_source})
     return DayInputs(slots, base, pv, price, export, co2, demand, sources)

@@ -124,8 +124,8 @@ def compute_realised_savings(engine: Engine, config: SiteConfig, run_id: int) ->
                 f"plan run {run_id} ({run.plan_date}): readings of the {name} are missing for {len(gaps)} slot(s) "
                 f"from {gaps[0].isoformat()}: import or collect the day's readings first"
             )
-    price, export, _ = inputs.slot_prices(engine, slots)
-    co2, _ = inputs.carbon_factors(engine, config, slots)
+    price, export, _, _, _ = inputs.tariff_prices(engine, slots)
+    co2, _ = inputs.carbon_factors(engine, slots)
     result = realised_savings(
         run.problem, run.schedule, grid.to_numpy(), machines.to_numpy(), price.to_numpy(), export.to_numpy(), co2.to_numpy()
     )

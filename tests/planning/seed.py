@@ -10,7 +10,6 @@ intervals.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,8 @@ from energy.config import SiteConfig, load_config
 from energy.planning.inputs import day_slots
 from energy.setup import initialise
 from energy.storage import bulk, schema
+from energy.tariffs import store_tariff
+from energy.tariffs.toml import tariff_from_toml_dict
 from energy.timeutil import to_epoch_ms
 
 DAY = dt.date(2024, 5, 2)
@@ -30,7 +31,7 @@ FACTORS = "grid-location"
 
 
 def write_site(folder: Path, machines: int = 3, grid_limit_kw: float | None = None, shutdown_days: tuple[dt.date, ...] = ()) -> Path:
-    """Write ``site.toml`` (and nothing else) into ``folder``; returns its path."""
+    """Write ``site.toml`` and its carbon factor file into ``folder``; returns the config's path."""
     lines = [
         "[site]",
         'name = "Test Works"',
@@ -75,6 +76,9 @@ def write_site(folder: Path, machines: int = 3, grid_limit_kw: float | None = No
         lines.append(f"grid_limit_kw = {grid_limit_kw}")
     path = folder / "site.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # The hourly factors seed_day also stores for DAY ('energy init' reads this file).
+    hours = pd.date_range(pd.Timestamp(DAY, tz=TZ), periods=24, freq="1h").tz_convert("UTC")
+    pd.DataFrame({"time": hours.map(pd.Timestamp.isoformat), "g": 300.0 + 10.0 * np.arange(24)}).to_csv(folder / "factors.csv", index=False)
     return path
 
 
@@ -100,28 +104,31 @@ def seed_day(engine, config: SiteConfig, day: dt.date = DAY, demand_rate_eur_per
     flexible = [m.id for m in config.machines if m.flexible]
     profiles = day_profiles(slots, flexible)
     hours = pd.date_range(slots[0], slots[-1], freq="1h")
-    body = {"name": "test", "demand_eur_per_kw": demand_rate_eur_per_kw} if demand_rate_eur_per_kw else {"name": "test"}
+    store_test_tariff(engine, config, hours, demand_rate_eur_per_kw)
     with engine.begin() as conn:
-        bulk.upsert(
-            conn,
-            schema.tariffs,
-            pd.DataFrame([{"id": TARIFF, "name": "test", "currency": "EUR", "source_format": "toml", "body_json": json.dumps(body), "loaded_ms": 1}]),
-        )
-        bulk.upsert(
-            conn,
-            schema.prices,
-            pd.DataFrame({"tariff_id": TARIFF, "start_ms": to_epoch_ms(hours), "import_per_kwh": hourly_price(hours), "export_per_kwh": 0.05}),
-        )
         bulk.upsert(conn, schema.emission_sources, pd.DataFrame([{"id": FACTORS, "method": "location", "source": "synthetic"}]))
         bulk.upsert(
             conn,
             schema.emission_factors,
-            pd.DataFrame({"source_id": FACTORS, "start_ms": to_epoch_ms(hours), "g_per_kwh": 300.0 + 10.0 * np.arange(len(hours))}),
+            pd.DataFrame({"source_id": FACTORS, "start_ms": to_epoch_ms(hours), "end_ms": to_epoch_ms(hours) + 3_600_000, "g_per_kwh": 300.0 + 10.0 * np.arange(len(hours))}),
         )
         series = [("site", "site", profiles["site"]), ("pv", "roof", profiles["pv"])]
         series += [("machine", m, profiles["machine"]) for m in flexible]
         store_forecasts(conn, slots, series)
     return slots
+
+
+def store_test_tariff(engine, config: SiteConfig, hours: pd.DatetimeIndex, demand_rate_eur_per_kw: float | None) -> None:
+    """A dynamic tariff (:func:`hourly_price`, export 0.05 EUR/kWh) with an optional monthly
+    demand charge, stored through ``energy.tariffs`` as ``energy init`` would."""
+    prices_path = config.resolve(Path("prices.csv"))
+    pd.DataFrame(
+        {"timestamp": hours.map(pd.Timestamp.isoformat), "import_per_kwh": hourly_price(hours), "export_per_kwh": 0.05}
+    ).to_csv(prices_path, index=False)
+    document = {"id": TARIFF, "name": "test", "currency": "EUR", "timezone": TZ, "dynamic": {"file": prices_path.name}}
+    if demand_rate_eur_per_kw:
+        document["demand"] = [{"name": "monthly", "rate": demand_rate_eur_per_kw}]
+    store_tariff(engine, tariff_from_toml_dict(document, prices_path.parent / "tariff.toml"), "toml")
 
 
 def store_forecasts(conn, slots: pd.DatetimeIndex, series: list[tuple[str, str, np.ndarray]], issued_ms: int = 1) -> None:

@@ -67,7 +67,7 @@ def test_problem_from_stored_data(engine, tmp_path):
         "id": "b", "machines": ["m2"], "duration_slots": 4, "power_kw": [70, 80, 90, 80],
         "after": ["a"], "planned_start_slot": 32, "planned_machine": "m2",
     }
-    assert day.sources["tariff"] == seed.TARIFF and day.sources["emission_source"] == seed.FACTORS
+    assert day.sources["tariff"] == seed.TARIFF and day.sources["emission_source"] == f"location: {seed.FACTORS}"
     assert set(day.sources["forecast_runs"]) == {"site", "machine:m1", "machine:m2", "pv:roof"}
 
 
@@ -92,8 +92,8 @@ def test_missing_prices_name_the_first_slot(engine, tmp_path):
     later = inputs.day_slots(dt.date(2024, 5, 2), seed.TZ, 15)
     with engine.begin() as conn:
         conn.execute(inputs.schema.prices.delete().where(inputs.schema.prices.c.start_ms >= int(later[40].value // 10**6)))
-    with pytest.raises(InputError, match=r"tariff 'test-tariff': no price for 2024-05-02T08:00:00\+00:00 \(56 slot"):
-        inputs.slot_prices(engine, later)
+    with pytest.raises(InputError, match=r"tariff 'test-tariff': .*no price for 2024-05-02T08:00:00\+00:00 \(56 interval"):
+        inputs.tariff_prices(engine, later)
 
 
 def test_machines_must_exist_and_be_flexible(tmp_path):

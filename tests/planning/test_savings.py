@@ -64,7 +64,7 @@ def seed_actual_day(engine, tmp_path):
         conn.execute(schema.prices.delete())
         conn.execute(schema.emission_factors.delete())
         bulk.upsert(conn, schema.prices, pd.DataFrame({"tariff_id": seed.TARIFF, "start_ms": slots.as_unit("ms").asi8, "import_per_kwh": problem["price_eur_per_kwh"], "export_per_kwh": 0.05}))
-        bulk.upsert(conn, schema.emission_factors, pd.DataFrame({"source_id": seed.FACTORS, "start_ms": slots.as_unit("ms").asi8, "g_per_kwh": problem["co2_g_per_kwh"]}))
+        bulk.upsert(conn, schema.emission_factors, pd.DataFrame({"source_id": seed.FACTORS, "start_ms": slots.as_unit("ms").asi8, "end_ms": slots.as_unit("ms").asi8 + 900_000, "g_per_kwh": problem["co2_g_per_kwh"]}))
     with engine.begin() as conn:
         run_id = runs.store_run(conn, seed.toy_record())
     return config, slots, run_id
