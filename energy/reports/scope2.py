@@ -1,0 +1,114 @@
+"""Scope 2 of the site and its consumers, dual reporting (GHG Protocol Scope 2 Guidance, 2015).
+
+The factors, instruments and both methods are :mod:`energy.emissions`' (location-based: grid
+import × grid-average factor; market-based: contractual instruments first, in time order from
+their ``valid_from``, then supplier, residual mix, else the grid average, disclosed as
+``grid_average``). This module adds what a report needs around them:
+
+- **Grid flows** per interval: with a main meter the site series is the net grid flow, so
+  import = max(site, 0), export = max(−site, 0) and consumption = site + PV generation; without
+  one the site series is Σ machines (consumption) and the grid flow is consumption − PV.
+- **Attribution to consumers**: each interval's grid import and its emissions are shared among
+  the consumers in proportion to their energy (PV-supplied energy carries no scope 2
+  emissions); "other" is the site's consumption minus the known machine energy, so the
+  consumers add up to the site exactly, for both methods.
+- **Contributions**: which source or instrument valued how much grid import in each interval,
+  the reconciliation of both methods with their inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from energy.emissions import allocate_instruments, location_based, market_based
+from energy.emissions.sources import FactorSource, Instrument
+
+
+@dataclass(frozen=True)
+class GridFlows:
+    """Per-interval energy flows of the site (kWh; NaN where unknown)."""
+
+    consumption_kwh: np.ndarray
+    import_kwh: np.ndarray
+    export_kwh: np.ndarray
+    pv_kwh: np.ndarray
+    known: np.ndarray  # the flows of the interval are known (no missing part)
+
+
+def grid_flows(site_kwh: np.ndarray, site_known: np.ndarray, pv_kwh: np.ndarray, pv_known: np.ndarray, has_main_meter: bool) -> GridFlows:
+    """Consumption, grid import and export from the site series and PV generation (module doc)."""
+    known = site_known & pv_known
+    pv = np.where(known, np.clip(np.nan_to_num(pv_kwh), 0, None), np.nan)
+    site = np.where(known, site_kwh, np.nan)
+    consumption, net = (site + pv, site) if has_main_meter else (site, site - pv)
+    return GridFlows(consumption, np.clip(net, 0, None), np.clip(-net, 0, None), pv, known)
+
+
+@dataclass(frozen=True)
+class Scope2Intervals:
+    """Per-interval scope 2 of the site (kg CO2e) and the sources behind it."""
+
+    location_kg: np.ndarray
+    market_kg: np.ndarray
+    contributions: pd.DataFrame  # interval_start, method, basis, source_id, grid_kwh, emissions_kg
+
+
+def site_scope2(
+    import_kwh: pd.Series,
+    index: pd.DatetimeIndex,
+    sources: Sequence[FactorSource],
+    instruments: Sequence[Instrument],
+    interval: pd.Timedelta,
+) -> Scope2Intervals:
+    """Both methods for the site's grid import on ``index``.
+
+    ``import_kwh`` may start earlier than ``index`` (from ``energy.emissions.allocation_start``)
+    so instruments valid before the period are used up in time order; only ``index`` is reported.
+    A missing location- or market-based factor raises :class:`~energy.errors.InputError`.
+    """
+    allocations = allocate_instruments(import_kwh, instruments)
+    allocations = allocations[allocations["start"] >= index[0]]
+    energy = import_kwh.reindex(index)
+    location = location_based(energy, sources, interval=interval)
+    market = market_based(energy, sources, instruments, interval=interval, allocations=allocations)
+    remaining_kg = market["market_emissions_kg"] - market["market_instrument_emissions_kg"]
+    parts = [
+        pd.DataFrame({"interval_start": index, "method": "location", "basis": "grid average",
+                      "source_id": location["location_source_id"].to_numpy(), "grid_kwh": energy.to_numpy(),
+                      "emissions_kg": location["location_emissions_kg"].to_numpy()}),
+        pd.DataFrame({"interval_start": allocations["start"].to_numpy(), "method": "market", "basis": "contractual instrument",
+                      "source_id": allocations["instrument_id"].to_numpy(), "grid_kwh": allocations["kwh"].to_numpy(),
+                      "emissions_kg": allocations["emissions_kg"].to_numpy()}),
+        pd.DataFrame({"interval_start": index, "method": "market",
+                      "basis": market["market_remaining_basis"].map(lambda b: "location fallback (grid_average)" if b == "grid_average" else b).to_numpy(),
+                      "source_id": market["market_remaining_source_id"].to_numpy(), "grid_kwh": market["market_remaining_kwh"].to_numpy(),
+                      "emissions_kg": remaining_kg.to_numpy()}),
+    ]
+    contributions = pd.concat(parts, ignore_index=True)
+    contributions = contributions[contributions["grid_kwh"].fillna(0) > 0].reset_index(drop=True)
+    return Scope2Intervals(
+        np.nan_to_num(location["location_emissions_kg"].to_numpy(float)),
+        np.nan_to_num(market["market_emissions_kg"].to_numpy(float)),
+        contributions,
+    )
+
+
+def consumer_shares(consumption_kwh: np.ndarray, machines_kwh: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each consumer's share of the interval's consumption; "other" takes the rest (module doc).
+
+    Unknown machine energy counts as zero for its machine (so it lands in "other"); shares are 0
+    where consumption is unknown or not positive.
+    """
+    consumption = np.nan_to_num(consumption_kwh)
+    positive = consumption > 0
+    shares, attributed = {}, np.zeros(len(consumption))
+    for machine, kwh in machines_kwh.items():
+        kwh = np.nan_to_num(kwh)
+        attributed += kwh
+        shares[machine] = np.divide(kwh, consumption, out=np.zeros(len(consumption)), where=positive)
+    shares["other"] = np.divide(consumption - attributed, consumption, out=np.zeros(len(consumption)), where=positive)
+    return shares
