@@ -240,7 +240,97 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_demo(workdir: Path, db_url: str | None, start_ui: bool) -> None:
+def collect_live(engine, config: SiteConfig, seconds: float) -> str:
+    """Serve the demo meters (simulated, continuing their stored counters) and collect them."""
+    from energy.metering.collector import collect
+    from energy.metering.simulate import last_counters_kwh, serve_in_background
+
+    with serve_in_background(config, counters_kwh=last_counters_kwh(engine)):
+        stats = collect(config, engine, duration_s=seconds)
+    return str(stats)
+
+
+@dataclass
+class DemoOutcome:
+    """What the demo did, for its summary."""
+
+    plan_date: dt.date
+    plan: object = None
+    realised: dict | None = None
+    report_paths: list[Path] = field(default_factory=list)
+    report_summary: pd.DataFrame | None = None
+
+
+def _forecast_line(series: dict) -> str:
+    accuracy = "no backtest" if series.get("mase") is None else f"MASE {series['mase']:.2f}"
+    return f"{series['kind']} {series['series_id']}: {series['model']} ({accuracy})"
+
+
+def plan_and_prove(engine, site: DemoSite, today: dt.date, time_limit_s: float) -> DemoOutcome:
+    """Yesterday's plan with its realised savings (its readings are in), then tomorrow's plan."""
+    from energy.forecasts import forecast_site
+    from energy.planning import run_nightly
+    from energy.planning.savings import compute_realised_savings, store_realised_savings
+
+    config, jobs = site.config, site.config_path.parent / "jobs.csv"
+    yesterday, tomorrow = today - dt.timedelta(days=1), today + dt.timedelta(days=1)
+    outcome = DemoOutcome(tomorrow)
+    for day in (yesterday, tomorrow):
+        issued = pd.Timestamp(day, tz=config.site.timezone).tz_convert("UTC") - pd.Timedelta(hours=2)
+        forecasts = forecast_site(engine, config, day, issued_ms=int(issued.value // 10**6))
+        _say(f"forecasts for {day}: " + "; ".join(_forecast_line(s) for s in forecasts.series))
+        summary = run_nightly(engine, config, plan_date=day, jobs_path=jobs, time_limit_s=time_limit_s)
+        _say(summary.describe())
+        if day == yesterday and summary.succeeded:
+            outcome.realised = compute_realised_savings(engine, config, summary.run_id)
+            store_realised_savings(engine, outcome.realised)
+        if day == tomorrow:
+            outcome.plan = summary
+    return outcome
+
+
+def write_reports(engine, site: DemoSite, today: dt.date, outcome: DemoOutcome) -> None:
+    """The sustainability report of the last complete month, in every format."""
+    from energy.reports import build_report, save_report
+
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    first = last.replace(day=1)
+    report = build_report(engine, site.config, first, last)
+    folder = site.workdir / "reports"
+    folder.mkdir(exist_ok=True)
+    for fmt, name in (("xlsx", "report.xlsx"), ("pdf", "report.pdf"), ("csv", "report-csv")):
+        outcome.report_paths.append(save_report(report, fmt, folder / f"{first:%Y-%m}-{name}"))
+    outcome.report_summary = report.table("summary")
+
+
+def summary_text(outcome: DemoOutcome) -> str:
+    """The demo's closing summary: plan, savings, emissions and where the files are."""
+    lines = ["", "Demo Steelworks — summary"]
+    plan = outcome.plan
+    if plan is not None and plan.succeeded and plan.expected_savings:
+        savings = plan.expected_savings
+        lines.append(
+            f"  plan for {outcome.plan_date}: {plan.status}, cost {plan.objective_eur:,.2f} EUR against "
+            f"{plan.baseline_eur:,.2f} EUR for the site's own plan: expected savings {savings['total_eur']:,.2f} EUR"
+        )
+        lines.append("    by component: " + ", ".join(f"{k.removesuffix('_eur')} {v:,.2f}" for k, v in savings.items() if k != "total_eur"))
+        lines += [f"    schedule for the MES: {path}" for path in plan.exported]
+    elif plan is not None:
+        lines.append(f"  plan for {outcome.plan_date}: {plan.describe()}")
+    if outcome.realised:
+        realised = outcome.realised.get("savings", outcome.realised)
+        total = realised.get("total_eur") if isinstance(realised, dict) else None
+        if total is not None:
+            lines.append(f"  yesterday's plan, realised on measured load: savings {total:,.2f} EUR")
+    if outcome.report_summary is not None:
+        lines.append("  last month (report summary):")
+        for row in outcome.report_summary.itertuples(index=False):
+            lines.append("    " + "  ".join(f"{value:,.1f}" if isinstance(value, float) else str(value) for value in row))
+    lines += [f"  report: {path}" for path in outcome.report_paths]
+    return "\n".join(lines)
+
+
+def run_demo(workdir: Path, db_url: str | None, start_ui: bool, live_seconds: float = 15.0, time_limit_s: float = 60.0) -> None:
     """Build the demo plant in ``workdir`` and run the whole chain; see the module docstring."""
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -253,9 +343,20 @@ def run_demo(workdir: Path, db_url: str | None, start_ui: bool) -> None:
     site = prepare_workdir(workdir, now)
     engine = storage.connect(db_url)
     storage.upgrade(engine)
-    initialise(engine, site.config)
+    _say(initialise(engine, site.config))
     _say(f"demo site written to {site.config_path}; database {db_url}")
     count = build_history(engine, site)
     _say(f"stored {count:,} meter readings ({site.history_start:%Y-%m-%d} to {site.history_end:%Y-%m-%d %H:%M} UTC)")
-    summary = process_site(engine, site.config)
-    _say(f"histories: {summary}")
+    if live_seconds > 0:
+        _say(f"simulated meters on Modbus TCP, collecting for {live_seconds:g} s …")
+        _say(collect_live(engine, site.config, live_seconds))
+    _say(f"histories: {process_site(engine, site.config)}")
+    today = now.tz_convert(site.config.site.timezone).date()
+    outcome = plan_and_prove(engine, site, today, time_limit_s)
+    write_reports(engine, site, today, outcome)
+    print(summary_text(outcome), flush=True)
+    engine.dispose()
+    if start_ui:
+        from energy.cli.ui import launch
+
+        launch(db_url=db_url, settings=site.config.ui)

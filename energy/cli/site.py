@@ -28,9 +28,11 @@ def init(config: ConfigOption, db: DbOption = None) -> None:
 def demo(
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Do not start the dashboard at the end.")] = False,
     workdir: Annotated[Path, typer.Option("--dir", help="Folder for the demo database and files.")] = Path("energy-demo"),
+    live_seconds: Annotated[float, typer.Option("--live-seconds", min=0, help="How long to collect from the simulated meters.")] = 15.0,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="Solver wall-clock limit per plan, seconds.")] = 60.0,
     db: DbOption = None,
 ) -> None:
     """Build a demo plant from the shipped data and run the whole chain."""
     from energy.demo import run_demo
 
-    run_demo(workdir=workdir, db_url=db, start_ui=not no_ui)
+    run_demo(workdir=workdir, db_url=db, start_ui=not no_ui, live_seconds=live_seconds, time_limit_s=time_limit)
