@@ -1,4 +1,5 @@
-"""``energy process``, ``energy import intervals`` and ``energy export intervals`` (docs/histories.md)."""
+"""``energy process``, ``energy import intervals``, ``energy export intervals`` and ``energy export idle``
+(docs/histories.md)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import pandas as pd
 import typer
 
 from energy import storage
-from energy.cli.app import DbOption, OptionalConfigOption, app, export_app, import_app
+from energy.cli.app import ConfigOption, DbOption, OptionalConfigOption, app, export_app, import_app
 from energy.config import load_config
 from energy.errors import InputError
-from energy.histories.api import history, site_settings, write_intervals_csv
+from energy.histories.api import history, idle_history, site_settings, write_intervals_csv
 from energy.histories.imports import import_intervals as import_interval_file
-from energy.histories.process import derive, process as process_site
+from energy.histories.process import process_site
 from energy.histories.site import SITE_ID
 from energy.histories.store import KINDS
 from energy.timeutil import parse_instant
@@ -35,6 +36,13 @@ def _series(series: str | None, meter: str | None, machine: str | None, site: bo
     return {"--meter": "meter", "--machine": "machine", "--site": "site"}[option], value
 
 
+def _period(from_: str | None, to: str | None, tz: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """``--from``/``--to`` as UTC instants (times without an offset are in ``tz``)."""
+    start = parse_instant(from_, what="--from", tz=tz) if from_ else None
+    end = parse_instant(to, what="--to", tz=tz) if to else None
+    return start, end
+
+
 SeriesOption = Annotated[str | None, typer.Option("--series", help="KIND:ID, KIND meter, machine, virtual or site.")]
 MeterOption = Annotated[str | None, typer.Option("--meter", help="Meter id.")]
 SiteFlag = Annotated[bool, typer.Option("--site", help="The site total.")]
@@ -42,19 +50,18 @@ SiteFlag = Annotated[bool, typer.Option("--site", help="The site total.")]
 
 @app.command("process")
 def process(
-    config: Annotated[Path, typer.Option("--config", "-c", help="The site's TOML configuration file.")],
+    config: ConfigOption,
     from_: Annotated[str | None, typer.Option("--from", help="Re-process from here (ISO 8601; site time if no offset).")] = None,
     to: Annotated[str | None, typer.Option(help="Re-process up to here, exclusive.")] = None,
+    final: Annotated[bool, typer.Option("--final", help="Do not hold the newest readings back: no more will come.")] = False,
     db: DbOption = None,
 ) -> None:
     """Turn new readings into meter, machine, virtual-meter and site intervals (incremental)."""
     site = load_config(config)
-    tz = site.site.timezone
-    start = parse_instant(from_, what="--from", tz=tz) if from_ else None
-    end = parse_instant(to, what="--to", tz=tz) if to else None
+    start, end = _period(from_, to, site.site.timezone)
     engine = storage.connect(db)
     storage.require_schema(engine)
-    print(process_site(engine, site, start, end), file=sys.stderr)
+    print(process_site(engine, site, start, end, hold_back=not final), file=sys.stderr)
 
 
 @import_app.command("intervals")
@@ -83,12 +90,10 @@ def import_intervals(
     storage.require_schema(engine)
     zone = tz or (site_config.site.timezone if site_config else site_settings(engine)[0])
     frame = import_interval_file(
-        engine, file, kind, series_id,
+        engine, file, kind, series_id, site_config,
         time_column=time_column, time_format=time_format, stamps=stamps, midnight=midnight,
         value_column=value_column, unit=unit, tz=zone, interval_minutes=interval_minutes,
     )
-    if site_config is not None and kind == "meter" and not frame.empty:
-        derive(engine, site_config, frame.index[0], frame.index[-1] + pd.Timedelta(minutes=site_config.site.interval_minutes))
     total = frame["energy_kwh"].sum()
     print(f"{len(frame)} intervals from {file} stored as {kind}:{series_id} ({total:.3f} kWh)", file=sys.stderr)
 
@@ -110,9 +115,30 @@ def export_intervals(
     engine = storage.connect(db)
     storage.require_schema(engine)
     zone = tz or site_settings(engine)[0]
-    start = parse_instant(from_, what="--from", tz=zone) if from_ else None
-    end = parse_instant(to, what="--to", tz=zone) if to else None
+    start, end = _period(from_, to, zone)
     frame = history(engine, kind, series_id, start, end, freq, zone)
     if frame.empty and start is None and end is None:
         raise InputError(f"no intervals stored for {kind} {series_id!r} (run 'energy process' or 'energy import intervals')")
     write_intervals_csv(frame, sys.stdout)
+
+
+@export_app.command("idle")
+def export_idle(
+    machine: Annotated[str, typer.Option("--machine", help="Machine id.")],
+    config: ConfigOption,
+    freq: Annotated[str, typer.Option(help="Resolution: local 1D, 1W, 1MS, or 1h.")] = "1D",
+    from_: Annotated[str | None, typer.Option("--from", help="Start, inclusive (ISO 8601; site time if no offset).")] = None,
+    to: Annotated[str | None, typer.Option(help="End, exclusive (ISO 8601; site time if no offset).")] = None,
+    db: DbOption = None,
+) -> None:
+    """CSV to stdout: period_start,idle_energy_kwh,idle_hours,idle_power_kw,quality: the machine's
+    energy outside the calendar's shifts (period_start in the site's local time, with offset)."""
+    site = load_config(config)
+    start, end = _period(from_, to, site.site.timezone)
+    engine = storage.connect(db)
+    storage.require_schema(engine)
+    frame = idle_history(engine, site, machine, start, end, freq)
+    if frame.empty:
+        raise InputError(f"no intervals stored for machine {machine!r} (run 'energy process' first)")
+    frame.index = frame.index.map(pd.Timestamp.isoformat).rename("period_start")
+    frame.round(6).to_csv(sys.stdout, lineterminator="\n")

@@ -10,6 +10,7 @@ import typer
 
 from energy import readings, storage
 from energy.cli.app import DbOption, export_app, import_app
+from energy.histories.process import reopen
 from energy.timeutil import parse_instant
 
 
@@ -24,6 +25,9 @@ def import_readings(
     storage.require_schema(engine)
     count = readings.store_readings(engine, frame)
     print(f"{count} readings from {file} stored ({frame['meter'].nunique()} meter(s))", file=sys.stderr)
+    reopened = reopen(engine, frame)  # readings older than what is processed: the next run redoes them
+    if reopened:
+        print(f"'energy process' will re-process the period they reach for {', '.join(reopened)}", file=sys.stderr)
 
 
 @export_app.command("readings")

@@ -12,19 +12,23 @@ Pipeline (pure functions on DataFrames, storage at the edges):
 - :mod:`~energy.histories.api`: reading any series back at any resolution;
 - :mod:`~energy.histories.store`: the ``intervals`` table.
 
-See docs/histories.md.
+Entry points: :func:`process_site` (readings stored so far → every series), :func:`history`,
+:func:`meter_history`, :func:`machine_history`, :func:`site_history` and :func:`idle_history`
+(tz-aware DataFrames at any resolution), :func:`import_intervals`. See docs/histories.md.
 """
 
-from energy.histories.api import history, machine_history, meter_history, site_history
+from energy.histories.api import history, idle_history, machine_history, meter_history, site_history
 from energy.histories.imports import import_intervals, read_interval_csv, read_steel_csv
-from energy.histories.process import process
+from energy.histories.process import ProcessSummary, process_site
 
 __all__ = [
     "history",
+    "idle_history",
     "import_intervals",
     "machine_history",
     "meter_history",
-    "process",
+    "ProcessSummary",
+    "process_site",
     "read_interval_csv",
     "read_steel_csv",
     "site_history",

@@ -22,8 +22,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from energy.config import SiteConfig
 from energy.errors import InputError
 from energy.histories import quality
+from energy.histories.idle import idle_energy, production_mask
 from energy.histories.series import CALENDAR_FREQS, check_zone, complete, interval_grid, resample
 from energy.histories.site import SITE_ID
 from energy.histories.store import load_intervals
@@ -33,12 +35,17 @@ from energy.storage import schema
 _BUCKET_STEP = {"1D": pd.DateOffset(days=1), "W-MON": pd.DateOffset(weeks=1), "MS": pd.DateOffset(months=1)}
 
 
-def site_settings(engine: Engine) -> tuple[str, int]:
-    """The stored site's time zone and interval minutes (``("UTC", 15)`` before ``energy init``)."""
+def stored_site_settings(engine: Engine) -> tuple[str, int] | None:
+    """The stored site's time zone and interval minutes; None before ``energy init``."""
     query = sa.select(schema.sites.c.timezone, schema.sites.c.interval_minutes).order_by(schema.sites.c.updated_ms.desc())
     with engine.connect() as conn:
         row = conn.execute(query).first()
-    return (row[0], int(row[1])) if row else ("UTC", 15)
+    return (row[0], int(row[1])) if row else None
+
+
+def site_settings(engine: Engine) -> tuple[str, int]:
+    """The stored site's time zone and interval minutes (``("UTC", 15)`` before ``energy init``)."""
+    return stored_site_settings(engine) or ("UTC", 15)
 
 
 def _bucket_floor(ts: pd.Timestamp, rule: str, tz: str) -> pd.Timestamp:
@@ -113,6 +120,30 @@ def machine_history(engine: Engine, machine_id: str, start=None, end=None, freq:
 def site_history(engine: Engine, start=None, end=None, freq: str | None = None, tz: str | None = None) -> pd.DataFrame:
     """The site total: its main meter(s), else the sum of its machines (see :func:`history`)."""
     return history(engine, "site", SITE_ID, start, end, freq, tz)
+
+
+def idle_history(
+    engine: Engine,
+    config: SiteConfig,
+    machine_id: str,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    freq: str = "1D",
+    tz: str | None = None,
+) -> pd.DataFrame:
+    """A machine's idle (standby) energy per ``freq`` bucket: the energy of its intervals outside
+    the site calendar's shifts (see :mod:`energy.histories.idle`). Columns ``idle_energy_kwh``
+    (kWh), ``idle_hours`` (h), ``idle_power_kw`` (kW, the mean standby level) and ``quality``;
+    indexed by bucket start in ``tz`` (default the site's zone)."""
+    config.machine(machine_id)  # an unknown machine is an InputError naming the known ones
+    tz = check_zone(tz or config.site.timezone, "tz")
+    series = history(engine, "machine", machine_id, start, end, tz=tz)
+    if freq in CALENDAR_FREQS and not series.empty:
+        step = pd.Timedelta(minutes=config.site.interval_minutes)
+        first, last = calendar_period(series.index[0], series.index[-1] + step, freq, tz)
+        if (first, last) != (series.index[0], series.index[-1] + step):
+            series = history(engine, "machine", machine_id, first, last, tz=tz)
+    return idle_energy(series, production_mask(series.index, config.calendar, tz), freq, tz)
 
 
 def _number(value: float) -> str:

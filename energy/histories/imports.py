@@ -17,7 +17,8 @@ Each row is one interval: a timestamp and a value. Options say how to read them:
 Malformed rows (unreadable or misaligned stamps, non-numeric or infinite values, two rows for
 one interval) are rejected with the line number; nothing is stored then. An empty value is a
 ``missing`` interval; every other row is ``measured``. Intervals absent from the file stay absent
-(and read back as missing).
+(and read back as missing). A file whose interval differs from the site's ``interval_minutes``
+is rejected when it is stored (:func:`import_intervals`).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from sqlalchemy.engine import Engine
 from energy.config import SiteConfig
 from energy.errors import InputError
 from energy.histories import quality
+from energy.histories.api import stored_site_settings
 from energy.histories.process import derive
-from energy.histories.series import check_zone, shift_weeks
+from energy.histories.series import check_zone
 from energy.histories.store import store_intervals
 from energy.timeutil import from_epoch_ms, to_epoch_ms
 
@@ -105,15 +107,15 @@ def _midnight_next_day(path: Path, wall: pd.Series, lines: np.ndarray, midnight:
 
 
 def _parse_times(path: Path, text: pd.Series, lines: np.ndarray, time_format: str | None, tz: str, stamps: Stamps, midnight: Midnight) -> pd.DatetimeIndex:
+    parse = {"format": time_format or "ISO8601", "errors": "coerce"}
+    # Unreadable stamps first (utc=True parses stamps with and without offsets alike).
+    times = pd.to_datetime(text, utc=True, **parse)
+    _fail_first(path, times.isna().to_numpy(), lines, lambda i: f"timestamp {text.iloc[i]!r} does not match {time_format or 'ISO 8601'}")
     has_offset = text.str.contains(_OFFSET).to_numpy() if time_format is None else np.full(len(text), "%z" in time_format)
     _fail_first(path, has_offset != has_offset[0], lines, lambda i: f"timestamp {text.iloc[i]!r}: some stamps have a UTC offset and others do not")
-    parse = {"format": time_format or "ISO8601", "errors": "coerce"}
     if has_offset[0]:
-        times = pd.to_datetime(text, utc=True, **parse)
-        _fail_first(path, times.isna().to_numpy(), lines, lambda i: f"timestamp {text.iloc[i]!r} does not match {time_format or 'ISO 8601'}")
         return pd.DatetimeIndex(times)
     wall = pd.to_datetime(text, **parse)
-    _fail_first(path, wall.isna().to_numpy(), lines, lambda i: f"timestamp {text.iloc[i]!r} does not match {time_format or 'ISO 8601'}")
     if stamps == "end":
         wall = wall.where(~_midnight_next_day(path, wall, lines, midnight), wall + pd.Timedelta(days=1))
     local = pd.DatetimeIndex(wall).tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
@@ -189,35 +191,32 @@ def read_interval_csv(
     return quality.frame(from_epoch_ms(starts_ms[order]), energy[order], code[order])
 
 
-def import_intervals(engine: Engine, path: str | Path, kind: str, series_id: str, **options) -> pd.DataFrame:
-    """Read ``path`` with :func:`read_interval_csv` ``options`` and store it as series ``kind:series_id``."""
+def import_intervals(
+    engine: Engine, path: str | Path, kind: str, series_id: str, config: SiteConfig | None = None, **options
+) -> pd.DataFrame:
+    """Read ``path`` with :func:`read_interval_csv` ``options`` and store it as series ``kind:series_id``.
+
+    With ``config``, a meter's import also rebuilds the machine, virtual-meter and site series
+    over the imported period, in the same transaction. Returns the stored series.
+    """
     frame = read_interval_csv(path, **options)
-    store_intervals(engine, kind, series_id, frame)
+    site = stored_site_settings(engine)
+    site_minutes = config.site.interval_minutes if config is not None else site[1] if site else None
+    spacing = frame.index[1:] - frame.index[:-1]
+    file_minutes = options.get("interval_minutes") or (spacing.min() // pd.Timedelta(minutes=1) if len(spacing) else None)
+    if site_minutes is not None and file_minutes is not None and file_minutes != site_minutes:
+        raise InputError(
+            f"{path}: intervals of {file_minutes} minutes, but the site's histories use {site_minutes} minutes "
+            "(resample the file first)"
+        )
+    with engine.begin() as conn:
+        store_intervals(conn, kind, series_id, frame)
+        if config is not None and kind == "meter" and not frame.empty:
+            step = pd.Timedelta(minutes=config.site.interval_minutes)
+            derive(conn, config, frame.index[0], frame.index[-1] + step)
     return frame
 
 
 def read_steel_csv(path: str | Path) -> pd.DataFrame:
     """The shipped steel-plant file as an interval series (35,040 intervals of 2018, Korean time)."""
     return read_interval_csv(path, **STEEL_FILE_OPTIONS)
-
-
-def import_steel_history(
-    engine: Engine,
-    path: str | Path,
-    config: SiteConfig | None = None,
-    meter_id: str = "main",
-    end: pd.Timestamp | None = None,
-) -> pd.DataFrame:
-    """Store the steel-plant file as meter ``meter_id``'s history (the demo site's main meter).
-
-    With ``end``, the year is moved by whole weeks to end at or just before it (weekdays kept);
-    with ``config``, the machine, virtual-meter and site series are rebuilt over its period.
-    Returns the stored series.
-    """
-    frame = read_steel_csv(path)
-    if end is not None:
-        frame = shift_weeks(frame, end)
-    store_intervals(engine, "meter", meter_id, frame)
-    if config is not None:
-        derive(engine, config, frame.index[0], frame.index[-1] + pd.Timedelta(minutes=STEEL_FILE_OPTIONS["interval_minutes"]))
-    return frame

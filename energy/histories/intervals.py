@@ -9,9 +9,10 @@ resets and rollovers, is a piecewise-linear function of time through its reading
 energy is that function's rise from its start to its end (linear interpolation at boundaries
 that fall between readings). Step by step, between consecutive readings:
 
-- *spike*: a single reading that breaks the counter's monotony while its neighbours agree with
-  each other (``prev ≤ next`` but the reading is above ``next`` or below ``prev``) is dropped;
-  the interval it fell in becomes ``estimated`` (the counter still gives its energy);
+- *spike*: a reading, or a run of up to three, that breaks the counter's monotony while the
+  readings around it agree with each other (``prev ≤ next`` but every reading of the run is
+  above ``next`` or below ``prev``) is dropped; the interval it fell in becomes ``estimated``
+  (the counter still gives its energy);
 - *rollover*: a fall where a fixed register width ``W`` (2¹⁶, 2³², 2⁴⁸ or 2⁶⁴ counts of 1, 10,
   100 Wh or 1 kWh, or 10⁴…10⁹ kWh for decimal registers) makes the wrapped increment
   ``W − prev + next`` plausible (within the rating limit, or under 1 % of ``W`` without a
@@ -47,6 +48,7 @@ from energy.timeutil import from_epoch_ms, to_epoch_ms, timestamp_to_ms
 MS_PER_HOUR = 3_600_000
 BRACKET_S = 60.0
 PLAUSIBILITY_FLOOR_MS = 60_000
+SPIKE_READINGS = 3  # longest run of garbled counter readings recognised as a spike
 ROLLOVER_WIDTHS_KWH = np.array(
     sorted(
         {float(2**bits) * scale for bits in (16, 32, 48, 64) for scale in (0.001, 0.01, 0.1, 1.0)}
@@ -64,12 +66,21 @@ def _step_limit_kwh(dt_ms: np.ndarray, rated_kw: float | None) -> np.ndarray:
     return rated_kw * np.maximum(dt_ms, PLAUSIBILITY_FLOOR_MS) / MS_PER_HOUR
 
 
-def _spikes(energy: np.ndarray) -> np.ndarray:
-    """Single readings whose removal restores the counter's monotony (see module doc)."""
-    spike = np.zeros(energy.shape, dtype=bool)
-    if len(energy) >= 3:
-        prev, this, nxt = energy[:-2], energy[1:-1], energy[2:]
-        spike[1:-1] = (nxt >= prev) & ((this > nxt) | (this < prev))
+def _spikes(energy: np.ndarray, longest: int = SPIKE_READINGS) -> np.ndarray:
+    """Runs of up to ``longest`` readings whose removal restores the counter's monotony (see module doc)."""
+    count = len(energy)
+    spike = np.zeros(count, dtype=bool)
+    for run in range(1, longest + 1):
+        starts = count - run - 1  # candidate runs: readings i+1 … i+run between i and i+run+1
+        if starts <= 0:
+            break
+        prev, nxt = energy[:starts], energy[run + 1:]
+        hit = nxt >= prev
+        for j in range(1, run + 1):
+            this = energy[j:starts + j]
+            hit &= (this > nxt) | (this < prev)
+        for j in range(1, run + 1):
+            spike[j:starts + j] |= hit
     return spike
 
 

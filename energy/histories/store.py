@@ -9,6 +9,7 @@ start, with ``energy_kwh`` (NULL when missing) and ``quality`` (``measured``, ``
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,14 @@ def store_intervals(target: Engine | Connection, kind: str, series_id: str, fram
 
     Re-storing a period replaces its rows, so re-processing never duplicates.
     """
-    rows = _rows(kind, series_id, frame)
+    return store_series(target, {(kind, series_id): frame})
+
+
+def store_series(target: Engine | Connection, series: Mapping[tuple[str, str], pd.DataFrame]) -> int:
+    """Upsert several series ``{(kind, series_id): frame}`` in one statement (see :func:`store_intervals`)."""
+    if not series:
+        return 0
+    rows = pd.concat([_rows(kind, series_id, frame) for (kind, series_id), frame in series.items()], ignore_index=True)
     if isinstance(target, Connection):
         return bulk.upsert(target, schema.intervals, rows)
     with target.begin() as conn:

@@ -13,8 +13,17 @@ from energy import storage
 from energy.config import load_config
 from energy.errors import InputError
 from energy.histories.api import meter_history, site_history
-from energy.histories.imports import import_steel_history, read_interval_csv, read_steel_csv
-from tests.helpers import REPO, run_cli, shared_data
+from energy.histories.imports import STEEL_FILE_OPTIONS, import_intervals, read_interval_csv, read_steel_csv
+from tests.helpers import run_cli, shared_data
+from tests.histories.sites import write_site
+
+MAIN_ONLY = """
+[[meters]]
+id = "main"
+model = "janitza_umg96rme"
+role = "main"
+connection = { host = "127.0.0.1", port = 5020 }
+"""
 
 STEEL_OPTIONS = [
     "--time-column", "date", "--time-format", "%d/%m/%Y %H:%M", "--stamps", "end",
@@ -39,35 +48,42 @@ def test_steel_file_reads_as_one_year_of_intervals(steel, steel_path):
     local = steel.index.tz_convert("Asia/Seoul")
     assert local[0] == pd.Timestamp("2018-01-01 00:00", tz="Asia/Seoul")
     assert local[-1] == pd.Timestamp("2018-12-31 23:45", tz="Asia/Seoul")
-    assert (np.diff(steel.index.asi8) == 15 * 60 * 10**9).all()
+    assert (steel.index[1:] - steel.index[:-1] == pd.Timedelta(minutes=15)).all()
     # The quirk: '1/1/2018 0:00' (row 97, after '1/1/2018 23:45') is the interval ending at 2 January's midnight.
     assert steel["energy_kwh"][pd.Timestamp("2018-01-01 23:45", tz="Asia/Seoul")] == rows["Usage_kWh"][95]
     assert (steel["quality"] == "measured").all()
 
 
-def test_steel_history_round_trips_exactly(engine, steel, steel_path, tmp_path):
-    stored = import_steel_history(engine, steel_path)
+def test_steel_history_round_trips_exactly(engine, steel, steel_path):
+    stored = import_intervals(engine, steel_path, "meter", "main", **STEEL_FILE_OPTIONS)
+    assert len(stored) == 35_040
     pd.testing.assert_frame_equal(meter_history(engine, "main", tz="UTC"), steel, check_freq=False)
     # Through the command line too: import with the options, export with the contract's columns.
-    code, _, err = run_cli("import", "intervals", steel_path, "--meter", "copy", *STEEL_OPTIONS, "--db", engine.url.render_as_string(hide_password=False))
+    url = engine.url.render_as_string(hide_password=False)
+    code, _, err = run_cli("import", "intervals", steel_path, "--meter", "copy", *STEEL_OPTIONS, "--db", url)
     assert code == 0, err
-    code, out, err = run_cli("export", "intervals", "--series", "meter:copy", "--db", engine.url.render_as_string(hide_password=False))
+    code, out, err = run_cli("export", "intervals", "--series", "meter:copy", "--db", url)
     assert code == 0, err
     exported = pd.read_csv(io.StringIO(out), dtype={"energy_kwh": str})
     rows = pd.read_csv(steel_path, encoding="utf-8-sig", dtype=str)
     assert exported["interval_start"].iloc[0] == "2017-12-31T15:00:00Z"
     assert [float(v) for v in exported["energy_kwh"]] == [float(v) for v in rows["Usage_kWh"]]
-    assert len(stored) == 35_040
+    # The annual total: the sum of the file's rows, to the kWh and beyond.
+    code, out, err = run_cli("export", "intervals", "--series", "meter:copy", "--freq", "1MS", "--tz", "Asia/Seoul", "--db", url)
+    monthly = pd.read_csv(io.StringIO(out))
+    assert len(monthly) == 12 and (monthly["quality"] == "measured").all()
+    assert monthly["energy_kwh"].sum() == pytest.approx(pd.to_numeric(rows["Usage_kWh"]).sum(), abs=1e-6)
 
 
-def test_demo_loader_moves_the_year_by_whole_weeks_and_builds_the_site(engine, steel_path):
-    config = load_config(REPO / "data" / "demo" / "site.toml")
-    end = pd.Timestamp("2026-11-20T00:00Z")
-    frame = import_steel_history(engine, steel_path, config, end=end)
-    assert frame.index[-1] + pd.Timedelta("15min") <= end < frame.index[-1] + pd.Timedelta(days=7, minutes=15)
-    assert (frame.index[0] - pd.Timestamp("2017-12-31T15:00Z")) % pd.Timedelta(weeks=1) == pd.Timedelta(0)
-    site = site_history(engine, frame.index[0], frame.index[-1] + pd.Timedelta("15min"), tz="UTC")
-    np.testing.assert_array_equal(site["energy_kwh"].to_numpy(), frame["energy_kwh"].to_numpy())
+def test_meter_import_with_config_builds_the_site_and_checks_the_interval(engine, tmp_path):
+    config = load_config(write_site(tmp_path, MAIN_ONLY))
+    path = write(tmp_path, "timestamp,energy_kwh\n2024-01-01T00:00Z,10\n2024-01-01T00:15Z,12.5\n")
+    import_intervals(engine, path, "meter", "main", config)
+    site = site_history(engine, tz="UTC")
+    np.testing.assert_array_equal(site["energy_kwh"], [10.0, 12.5])
+    hourly = write(tmp_path, "timestamp,energy_kwh\n2024-01-01T00:00Z,10\n2024-01-01T01:00Z,12.5\n")
+    with pytest.raises(InputError, match="intervals of 60 minutes, but the site's histories use 15 minutes"):
+        import_intervals(engine, hourly, "meter", "main", config)
 
 
 def write(tmp_path, text: str):
@@ -107,7 +123,7 @@ def test_options_kw_end_stamps_with_offsets_and_empty_values(tmp_path):
     path = write(tmp_path, """
         when;power
         2024-10-27T02:30:00+02:00;40
-        2024-10-27T02:30:00+01:00;
+        2024-10-27T02:00:00+01:00;
         2024-10-27T02:00:00+02:00;20
         """.replace(";", ","))
     frame = read_interval_csv(path, time_column="when", value_column="power", unit="kW", stamps="end", interval_minutes=30)

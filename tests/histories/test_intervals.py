@@ -90,6 +90,10 @@ def test_counter_spike_is_dropped_and_flagged():
     expect(meter_intervals(readings), [1.5] * 4, ["measured", "estimated", "measured", "measured"])
     readings.loc[20, "energy_kwh"] = 0.0  # and one read as zero
     expect(meter_intervals(readings), [1.5] * 4, ["measured", "estimated", "measured", "measured"])
+    readings.loc[20:21, "energy_kwh"] = 1e9  # two garbled reads in a row, no rating to judge them by
+    expect(meter_intervals(readings), [1.5] * 4, ["measured", "estimated", "measured", "measured"])
+    readings.loc[20:22, "energy_kwh"] = [0.0, 1e9, 0.0]  # three
+    expect(meter_intervals(readings), [1.5] * 4, ["measured", "estimated", "measured", "measured"])
 
 
 def test_implausible_jump_beyond_rating_is_left_out_as_missing():

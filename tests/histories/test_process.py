@@ -6,7 +6,6 @@ Every test here runs on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import io
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -17,22 +16,17 @@ from energy import storage
 from energy.config import load_config
 from energy.histories.api import history, machine_history, meter_history, site_history
 from energy.histories.intervals import meter_intervals
-from energy.histories.process import process, processing_state
+from energy.histories.process import process_site, processing_state
 from energy.histories.store import list_series, load_intervals
-from energy.readings import load_readings, store_readings
+from energy.readings import load_readings, store_readings, write_readings_csv
 from energy.storage import schema
 from energy.storage.site import store_site
 from tests.helpers import run_cli
+from tests.histories.sites import write_site
 
 START = pd.Timestamp("2024-03-31T00:00:00Z")  # the night Europe/Berlin springs forward
 
-SITE_TOML = """
-[site]
-name = "Test works"
-timezone = "Europe/Berlin"
-latitude = 51.5
-longitude = 7.5
-
+SITE_BODY = """
 [[machines]]
 id = "press"
 name = "Press"
@@ -86,9 +80,7 @@ valid_from = 2024-03-31T04:00:00
 
 
 def write_config(tmp_path, assignments: str = ALWAYS_OVEN):
-    path = tmp_path / "site.toml"
-    path.write_text(textwrap.dedent(SITE_TOML.format(oven_assignments=assignments)), encoding="utf-8")
-    return path
+    return write_site(tmp_path, SITE_BODY.format(oven_assignments=assignments))
 
 
 def plant_readings(minutes: int, first_minute: int = 0) -> pd.DataFrame:
@@ -119,7 +111,7 @@ def setup(engine, tmp_path, assignments: str = ALWAYS_OVEN):
 def test_site_equals_machines_plus_unmetered_to_the_kwh(engine, tmp_path):
     config = setup(engine, tmp_path)
     store_readings(engine, plant_readings(6 * 60))
-    summary = process(engine, config)
+    summary = process_site(engine, config)
     assert summary.meters == {"main": 23, "m_press": 23, "m_oven": 23}  # 06:00 held back for confirmation
     site = site_history(engine)
     machines = machine_history(engine, "press")["energy_kwh"] + machine_history(engine, "oven")["energy_kwh"]
@@ -137,7 +129,7 @@ def test_site_equals_machines_plus_unmetered_to_the_kwh(engine, tmp_path):
 def test_moved_meter_counts_for_each_machine_in_its_own_period(engine, tmp_path):
     config = setup(engine, tmp_path, MOVED_TO_SAW)
     store_readings(engine, plant_readings(6 * 60))
-    process(engine, config)
+    process_site(engine, config)
     oven, saw = machine_history(engine, "oven", tz="UTC"), machine_history(engine, "saw", tz="UTC")
     meter = meter_history(engine, "m_oven", tz="UTC")
     moved = pd.Timestamp("2024-03-31T04:00", tz="Europe/Berlin")  # 02:00 UTC: summer time already
@@ -150,13 +142,15 @@ def test_moved_meter_counts_for_each_machine_in_its_own_period(engine, tmp_path)
 def test_incremental_processing_equals_one_full_run_and_reruns_change_nothing(engine, tmp_path):
     config = setup(engine, tmp_path)
     everything = plant_readings(4 * 60)
+    # A garbled read among the newest of the first run: held back, then dropped as a full run would.
+    everything.loc[(everything["meter"] == "m_press") & (everything["timestamp"] == START + pd.Timedelta("95min")), "energy_kwh"] = 1e6
     store_readings(engine, everything[everything["timestamp"] < START + pd.Timedelta("97min")])
-    first = process(engine, config)
+    first = process_site(engine, config)
     assert first.meters["main"] == 6
     store_readings(engine, everything)
-    second = process(engine, config)
+    second = process_site(engine, config)
     assert second.meters["main"] == 9
-    again = process(engine, config)
+    again = process_site(engine, config)
     assert sum(again.meters.values()) == 0
     state = processing_state(engine).set_index("meter_id")["processed_to"]
     assert state["main"] == START + pd.Timedelta("225min")
@@ -165,14 +159,48 @@ def test_incremental_processing_equals_one_full_run_and_reruns_change_nothing(en
     readings = load_readings(engine, "m_press")
     full = meter_intervals(readings, 15, rated_kw=100.0, end=START + pd.Timedelta("225min"))
     pd.testing.assert_frame_equal(stored, full, check_names=False, check_freq=False, atol=1e-9)
+    assert list(stored["quality"]).count("estimated") == 1  # the interval of the garbled read
 
     with engine.connect() as conn:
         before = conn.execute(sa.select(schema.intervals).order_by("kind", "series_id", "start_ms")).fetchall()
-    process(engine, config, start=START, end=START + pd.Timedelta("4h"))  # re-process everything
+    # Re-process everything, from before the first reading: the same rows, none added.
+    process_site(engine, config, start=START - pd.Timedelta("1h"), end=START + pd.Timedelta("4h"))
     with engine.connect() as conn:
         after = conn.execute(sa.select(schema.intervals).order_by("kind", "series_id", "start_ms")).fetchall()
     assert after == before
     assert set(list_series(engine)["kind"]) == {"meter", "machine", "virtual", "site"}
+
+
+def test_readings_imported_late_are_processed_on_the_next_run(db_url, tmp_path):
+    config_path = write_config(tmp_path)
+    assert run_cli("init", "--config", config_path, "--db", db_url)[0] == 0
+    engine = storage.connect(db_url)
+    everything = plant_readings(3 * 60)
+    late = (everything["meter"] == "m_press") & everything["timestamp"].between(START + pd.Timedelta("20min"), START + pd.Timedelta("70min"))
+    store_readings(engine, everything[~late])
+    assert run_cli("process", "--config", config_path, "--db", db_url)[0] == 0
+    assert list(meter_history(engine, "m_press")["quality"][:6]) == ["measured"] + ["estimated"] * 4 + ["measured"]
+    with open(tmp_path / "late.csv", "w", encoding="utf-8") as out:
+        write_readings_csv(everything[late], out)
+    code, _, err = run_cli("import", "readings", tmp_path / "late.csv", "--db", db_url)
+    assert code == 0 and "re-process the period they reach for m_press" in err
+    assert run_cli("process", "--config", config_path, "--db", db_url)[0] == 0
+    stored = load_intervals(engine, "meter", "m_press")
+    full = meter_intervals(load_readings(engine, "m_press"), 15, rated_kw=100.0, end=stored.index[-1] + pd.Timedelta("15min"))
+    pd.testing.assert_frame_equal(stored, full, check_names=False, check_freq=False, atol=1e-9)
+    assert (stored["quality"] == "measured").all()
+    press = machine_history(engine, "press")
+    np.testing.assert_allclose(press["energy_kwh"], stored["energy_kwh"])
+    engine.dispose()
+
+
+def test_newest_readings_wait_for_confirmation_unless_it_is_the_final_pass(engine, tmp_path):
+    config = setup(engine, tmp_path)
+    store_readings(engine, plant_readings(92))  # 00:00 … 01:31
+    assert process_site(engine, config).meters["main"] == 5  # 01:15 waits: 01:28 is the 4th newest
+    final = process_site(engine, config, hold_back=False)
+    assert final.meters == {"main": 1, "m_press": 1, "m_oven": 1}
+    assert site_history(engine, tz="UTC").index[-1] == START + pd.Timedelta("75min")
 
 
 def test_process_and_export_from_the_command_line(db_url, tmp_path):
@@ -183,6 +211,8 @@ def test_process_and_export_from_the_command_line(db_url, tmp_path):
     code, _, err = run_cli("process", "--config", config_path, "--db", db_url)
     assert code == 0, err
     assert "meter intervals written" in err
+    code, _, err = run_cli("process", "--config", config_path, "--final", "--db", db_url)
+    assert code == 0 and "no new intervals" in err  # 02:45 lacks its end reading even so
     code, out, err = run_cli("export", "intervals", "--machine", "press", "--db", db_url, "--from", "2024-03-31T01:00:00Z", "--to", "2024-03-31T03:00:00Z")
     assert code == 0, err
     exported = pd.read_csv(io.StringIO(out))
