@@ -3,8 +3,9 @@
 Each enabled meter has its own task, polling at multiples of its ``poll_seconds`` on the wall
 clock. A poll reads the map's coalesced requests (see :func:`energy.metering.decoding.plan_requests`)
 through the meter's shared :class:`~energy.metering.link.ReadOnlyLink`; each request gets the
-meter's ``timeout_s`` and up to ``retries`` more attempts (backing off 0.1 s, 0.2 s, …). A slot
-missed because a poll overran is skipped, not caught up. The reading is stamped with the
+meter's ``timeout_s`` and up to ``retries`` more attempts (backing off 0.1 s, 0.2 s, …). A poll
+that overran into its next slot is followed at once; slots a whole period or more behind are
+skipped, not caught up. The reading is stamped with the
 midpoint of its poll (UTC epoch ms) and holds the import energy counter (kWh) and total active
 power (kW); a value the meter reports as not available is stored as NULL, and a poll with
 neither is an error.
@@ -23,7 +24,9 @@ import asyncio
 import logging
 import math
 import signal
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -31,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from energy.config import Meter, SiteConfig
+from energy.errors import InputError
 from energy.metering.decoding import ReadRequest, decode_blocks, plan_requests
 from energy.metering.health import MeterHealth, store_health
 from energy.metering.link import ExceptionResponse, MeterError, ReadOnlyLink, describe, link_key
@@ -40,6 +44,7 @@ from energy.storage import bulk, schema
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_S = 0.1
+LAGS_KEPT = 100_000  # recent poll lags kept for figures (bounded: the collector runs for months)
 # Answers that retrying cannot change: the map does not fit the device.
 _CONFIGURATION_ERRORS = {1: "the device does not support this function code", 2: "the device has no such registers"}
 
@@ -70,7 +75,7 @@ class CollectStats:
     max_lag_s: float = 0.0  # latest start of a poll after its slot
     rows_written: int = 0
     batches_spooled: int = 0
-    lags_s: list[float] = field(default_factory=list, repr=False)
+    lags_s: deque[float] = field(default_factory=lambda: deque(maxlen=LAGS_KEPT), repr=False)
 
 
 def _is_missing(value: float | None) -> bool:
@@ -84,6 +89,8 @@ class Collector:
         self.config = config
         self.engine = engine
         self.plans = plan_meters(config)
+        if not self.plans:
+            raise InputError(f"{config.path or 'config'}: meters: no enabled meter to collect")
         self.batch_seconds = batch_seconds or config.collector.batch_seconds
         self.spool = Spool(spool_dir or config.resolve(config.collector.spool_dir))
         self.health = {p.meter.id: MeterHealth(p.meter.id) for p in self.plans}
@@ -157,9 +164,10 @@ class Collector:
             self.stats.max_lag_s = max(self.stats.max_lag_s, lag)
             await self.poll_once(plan)
             due += period
-            behind = time.time() - due
-            if behind > 0:
-                skipped = math.floor(behind / period) + 1
+            # A poll that overran into the next slot is followed at once (late); slots a whole
+            # period or more behind are skipped, not caught up.
+            skipped = math.floor((time.time() - due) / period)
+            if skipped > 0:
                 self.stats.skipped_polls += skipped
                 due += skipped * period
 
@@ -174,8 +182,9 @@ class Collector:
         spooled = False
         try:
             if len(self.spool):
-                if not rows.empty:
+                if not rows.empty:  # behind the older batches, to keep the order
                     self.spool.append(rows)
+                    self.stats.batches_spooled += 1
                     spooled = True
                 self.stats.rows_written += self.spool.drain(self._write_rows)
             elif not rows.empty:
@@ -237,5 +246,11 @@ class Collector:
 
 def collect(config: SiteConfig, engine: Engine, duration_s: float | None = None, once: bool = False, **options) -> CollectStats:
     """Run a :class:`Collector` to completion (blocking); ``options`` go to its constructor."""
-    collector = Collector(config, engine, **options)
-    return asyncio.run(collector.run(duration_s, once=once, handle_signals=duration_s is None and not once))
+    # Signals can only be caught on the main thread (``energy demo`` runs this in another one).
+    in_main_thread = threading.current_thread() is threading.main_thread()
+
+    async def main() -> CollectStats:
+        collector = Collector(config, engine, **options)  # pymodbus clients need the running loop
+        return await collector.run(duration_s, once=once, handle_signals=in_main_thread)
+
+    return asyncio.run(main())

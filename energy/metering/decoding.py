@@ -54,7 +54,7 @@ def decode_words(words: Sequence[int], data_type: str, word_order: str = "high_f
 
 def encode_value(value: float, data_type: str, word_order: str = "high_first", scale: float = 1.0) -> list[int]:
     """Words holding ``value`` (raw = value / scale, rounded for integer types)."""
-    raw = value / scale
+    raw = value if scale == 1 else value / scale  # an int stays exact (int64 beyond 2**53)
     if data_type.startswith(("int", "uint")):
         raw = int(round(raw))
     packed = struct.pack(">" + _FORMATS[data_type], raw)

@@ -14,7 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from energy.config import SiteConfig
+from energy.metering.link import describe
+from energy.readings import format_utc
 from energy.storage import schema
+
+HEALTH_COLUMNS = ["meter", "model", "endpoint", "status", "last_good", "age_s", "ok", "errors", "consecutive_errors", "last_error"]
 
 
 @dataclass
@@ -85,3 +90,40 @@ def load_health(engine: Engine) -> pd.DataFrame:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(schema.meter_health).order_by(schema.meter_health.c.meter_id)).mappings().all()
     return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in schema.meter_health.columns])
+
+
+def health_table(engine: Engine, config: SiteConfig | None = None, now_ms: int | None = None) -> pd.DataFrame:
+    """One row per meter for ``energy meters``: the config's meters (if given) and every stored one.
+
+    ``status`` is ``ok`` (last poll good), ``failing`` (the last ``consecutive_errors`` polls
+    failed), ``never read`` (no poll stored yet) or ``disabled``; ``age_s`` is the time since the
+    last good reading.
+    """
+    stored = load_health(engine).set_index("meter_id")
+    configured = {m.id: m for m in config.meters} if config else {}
+    rows = []
+    for meter_id in [*configured, *(m for m in stored.index if m not in configured)]:
+        meter = configured.get(meter_id)
+        health = stored.loc[meter_id] if meter_id in stored.index else None
+        last_good = None if health is None or pd.isna(health["last_good_ms"]) else int(health["last_good_ms"])
+        if meter is not None and not meter.enabled:
+            status = "disabled"
+        elif health is None:
+            status = "never read"
+        else:
+            status = "failing" if health["consecutive_errors"] else "ok"
+        rows.append(
+            {
+                "meter": meter_id,
+                "model": meter.model if meter else "",
+                "endpoint": describe(meter.connection) if meter else "",
+                "status": status,
+                "last_good": format_utc([pd.Timestamp(last_good, unit="ms", tz="UTC")])[0] if last_good else "",
+                "age_s": round((now_ms - last_good) / 1000.0, 1) if last_good and now_ms else None,
+                "ok": int(health["ok_count"]) if health is not None else 0,
+                "errors": int(health["error_count"]) if health is not None else 0,
+                "consecutive_errors": int(health["consecutive_errors"]) if health is not None else 0,
+                "last_error": health["last_error"] if health is not None and isinstance(health["last_error"], str) else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=HEALTH_COLUMNS)

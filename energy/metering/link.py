@@ -82,6 +82,7 @@ class ReadOnlyLink:
             self._client = AsyncModbusTcpClient(
                 connection.host, port=connection.port, framer=framer, timeout=backstop_s, retries=0, reconnect_delay=0
             )
+        self._unframed = connection.protocol in ("rtu", "rtu_over_tcp")
         self._lock = asyncio.Lock()
         self._retry_at = 0.0
         self._backoff_s = BACKOFF_FIRST_S
@@ -106,6 +107,8 @@ class ReadOnlyLink:
 
     async def read(self, function_code: int, address: int, count: int, unit_id: int, timeout_s: float) -> list[int]:
         """``count`` registers from ``address`` (0-based) with FC03 or FC04, within ``timeout_s``."""
+        if function_code not in _READS:
+            raise ValueError(f"function code {function_code} is not a read of registers: this link only sends FC03/FC04")
         method = getattr(self._client, _READS[function_code])
         what = f"reading FC{function_code:02d} {address}+{count} from unit {unit_id}"
         async with self._lock:
@@ -113,6 +116,9 @@ class ReadOnlyLink:
             try:
                 response = await asyncio.wait_for(method(address, count=count, device_id=unit_id), timeout_s)
             except asyncio.TimeoutError as exc:
+                if self._unframed:
+                    # RTU frames carry no transaction id: a late answer would pass for the next one.
+                    self._client.close()
                 raise MeterError(f"no response within {timeout_s:g} s {what}") from exc
             except ModbusException as exc:
                 self._client.close()  # the stream may be out of step: start afresh

@@ -6,47 +6,18 @@ A :class:`LoadModel` is a periodic sequence of step levels (kW, one per ``step_s
 counter (kWh since ``origin_s``) is the closed-form integral of that power, so the energy served
 between any two instants is exactly the integral of the power served in between.
 
-The shape comes from a real steel plant's 15-minute load (:func:`read_steel_load`), see
-``data/demo/ATTRIBUTION.md``.
+The simulator (:mod:`energy.metering.simulate`) shapes its meters on a real steel plant's
+15-minute load (``data/demo/steel_industry_2018_15min.csv``, see ``data/demo/ATTRIBUTION.md``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
-
-from energy.errors import InputError
 
 RIPPLE_CYCLES = 3
-
-
-def read_steel_load(path: str | Path) -> pd.Series:
-    """Average power (kW) of each 15-minute interval of the steel plant's 2018 load, by interval start.
-
-    The file's ``date`` (day/month/year) marks the END of an interval, and each day's ``0:00`` row
-    (written after that day's ``23:45`` row) ends at the FOLLOWING midnight. Times are the
-    plant's local clock, returned naive.
-    """
-    path = Path(path)
-    try:
-        raw = pd.read_csv(path, usecols=["date", "Usage_kWh"], encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: load shape file not found") from exc
-    except ValueError as exc:
-        raise InputError(f"{path}: expected the columns date and Usage_kWh ({exc})") from exc
-    stamps = pd.to_datetime(raw["date"], format="%d/%m/%Y %H:%M", errors="coerce")
-    if stamps.isna().any():
-        line = int(np.flatnonzero(stamps.isna().to_numpy())[0]) + 2
-        raise InputError(f"{path}: line {line}: date {raw['date'].iloc[line - 2]!r} is not day/month/year H:MM")
-    midnight = (stamps.dt.hour == 0) & (stamps.dt.minute == 0)
-    ends = stamps + pd.to_timedelta(midnight.astype(int), unit="D")
-    starts = ends - pd.Timedelta(minutes=15)
-    power_kw = pd.Series(raw["Usage_kWh"].to_numpy(dtype=float) * 4.0, index=pd.DatetimeIndex(starts), name="power_kw")
-    return power_kw.sort_index()
 
 
 @dataclass(frozen=True)

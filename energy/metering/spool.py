@@ -30,8 +30,7 @@ def _fsync_dir(path: Path) -> None:
 
 class Spool:
     def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(folder)  # created by the first batch that needs it
         for leftover in self.folder.glob("*.tmp"):  # a write the last run did not finish
             leftover.unlink()
 
@@ -44,6 +43,7 @@ class Spool:
 
     def append(self, rows: pd.DataFrame) -> Path:
         """Store one batch durably (see the module doc)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
         existing = self.files()
         sequence = int(existing[-1].stem) + 1 if existing else 1
         final = self.folder / f"{sequence:012d}.csv"
