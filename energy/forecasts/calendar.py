@@ -83,7 +83,7 @@ def calendar_features(index: pd.DatetimeIndex, calendar: ForecastCalendar) -> pd
     minute = (local.hour * 60 + local.minute).to_numpy()
     features = pd.DataFrame(
         {
-            "day_type": np.where(off, SUNDAY, local.dayofweek.to_numpy()),
+            "day_type": np.where(off, SUNDAY, local.day_of_week.to_numpy()),
             "off_day": off,
             "minute_of_day": minute,
         },
