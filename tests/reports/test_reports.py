@@ -3,6 +3,9 @@ intervals and factors, then each format written and read back."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import zipfile
 
 import numpy as np
@@ -166,6 +169,12 @@ def test_xlsx_pdf_csv(engine, tmp_path):
         assert (pixels < 128).mean() > 0.005  # the scope 2 page has charts and text drawn on it
     finally:
         document.close()
+    # As an auditor's tools see it: poppler renders every page to PNG (.ci/run installs it).
+    if shutil.which("pdftoppm") is None:
+        assert not os.environ.get("CI"), "pdftoppm is missing: .ci/run installs poppler-utils"
+    else:
+        subprocess.run(["pdftoppm", "-png", "-r", "30", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
+        assert len(list(tmp_path.glob("page-*.png"))) == 6
 
     folder = save_report(report, "csv", tmp_path / "csv")
     archive = save_report(report, "csv", tmp_path / "report.zip")
