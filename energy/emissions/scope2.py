@@ -210,7 +210,8 @@ def dual_report(
     ``location_source_id``, ``market_g_per_kwh`` (all-in market rate of the interval),
     ``market_emissions_kg``, ``market_instrument_kwh`` (the series' share of the covered energy),
     ``market_instrument_ids``, ``market_remaining_basis``, ``market_remaining_source_id``,
-    ``location_missing``, ``market_missing``. ``allocations``: see :func:`allocate_instruments`.
+    ``location_missing``, ``market_missing`` (the id and basis columns are categorical).
+    ``allocations``: see :func:`allocate_instruments`.
     """
     if not isinstance(energy_kwh, pd.DataFrame) or energy_kwh.shape[1] == 0:
         raise InputError("energy_kwh: give a DataFrame with one column per series")
@@ -233,8 +234,19 @@ def dual_report(
     location_rate = location["location_g_per_kwh"] / 1000.0  # kg/kWh
     market_rate = market["market_emissions_kg"] / market["energy_kwh"]  # kg/kWh, NaN without import
     instrument_share = market["market_instrument_kwh"] / market["energy_kwh"]
+    # Labels as categoricals: a year of many series is millions of rows but a handful of ids.
+    labels = {
+        name: pd.Categorical(column.to_numpy())
+        for name, column in (
+            ("location_source_id", location["location_source_id"]),
+            ("market_instrument_ids", market["market_instrument_ids"]),
+            ("market_remaining_basis", market["market_remaining_basis"]),
+            ("market_remaining_source_id", market["market_remaining_source_id"]),
+        )
+    }
+    names = [str(series_id) for series_id in energy_kwh.columns]
     frames = []
-    for series_id in energy_kwh.columns:
+    for position, series_id in enumerate(energy_kwh.columns):
         series = energy_kwh[series_id].astype(float)
         series_grid = series * grid_share
 
@@ -243,18 +255,18 @@ def dual_report(
 
         frames.append(pd.DataFrame({
             "start": energy_kwh.index.tz_convert("UTC"),
-            "series_id": str(series_id),
+            "series_id": pd.Categorical.from_codes(np.full(len(series), position), categories=names),
             "energy_kwh": series.to_numpy(),
             "grid_kwh": series_grid.to_numpy(),
             "location_g_per_kwh": location["location_g_per_kwh"].to_numpy(),
             "location_emissions_kg": charged(location_rate),
-            "location_source_id": location["location_source_id"].to_numpy(),
+            "location_source_id": labels["location_source_id"],
             "market_g_per_kwh": (market_rate * 1000.0).to_numpy(),
             "market_emissions_kg": charged(market_rate),
             "market_instrument_kwh": (series_grid * instrument_share).fillna(0.0).to_numpy(),
-            "market_instrument_ids": market["market_instrument_ids"].to_numpy(),
-            "market_remaining_basis": market["market_remaining_basis"].to_numpy(),
-            "market_remaining_source_id": market["market_remaining_source_id"].to_numpy(),
+            "market_instrument_ids": labels["market_instrument_ids"],
+            "market_remaining_basis": labels["market_remaining_basis"],
+            "market_remaining_source_id": labels["market_remaining_source_id"],
             "location_missing": (location["location_missing"] & (series_grid > 0)).to_numpy(),
             "market_missing": (market["market_missing"] & (series_grid > 0)).to_numpy(),
         }))
@@ -277,7 +289,7 @@ def summarise(intervals: pd.DataFrame, tz: str, freq: str = "MS") -> pd.DataFram
         period_start=periods.take(starts.get_indexer(intervals["start"])),
         missing_energy=intervals["energy_kwh"].isna(),
     )
-    out = frame.groupby(keys, sort=True).agg(
+    out = frame.groupby(keys, sort=True, observed=True).agg(
         energy_kwh=("energy_kwh", "sum"),
         grid_kwh=("grid_kwh", "sum"),
         location_emissions_kg=("location_emissions_kg", "sum"),
@@ -292,13 +304,14 @@ def summarise(intervals: pd.DataFrame, tz: str, freq: str = "MS") -> pd.DataFram
 
     # Source ids per group, from the few distinct combinations rather than every interval.
     labels = ["location_source_id", "market_instrument_ids", "market_remaining_source_id", "market_remaining_basis"]
-    distinct = frame[keys + labels].astype({label: object for label in labels}).drop_duplicates().groupby(keys, sort=True)
+    distinct = frame[keys + labels].drop_duplicates().astype({label: object for label in ["series_id", *labels]}).groupby(keys, sort=True)
     out["location_source_ids"] = distinct["location_source_id"].agg(joined)
     out["market_source_ids"] = distinct[["market_instrument_ids", "market_remaining_source_id"]].apply(
         lambda group: joined([*group["market_instrument_ids"], *group["market_remaining_source_id"]])
     )
     out["market_bases"] = distinct["market_remaining_basis"].agg(joined)
     out = out.reset_index()
+    out["series_id"] = out["series_id"].astype(object)
     out["location_emissions_tco2e"] = out.pop("location_emissions_kg") / 1000.0
     out["market_emissions_tco2e"] = out.pop("market_emissions_kg") / 1000.0
     return out[[
