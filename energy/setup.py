@@ -17,7 +17,7 @@ def initialise(engine: Engine, config: SiteConfig) -> str:
     """
     sid = store_site(engine, config)
     summary = f"site {sid!r}: {len(config.machines)} machine(s), {len(config.meters)} meter(s) stored"
-    # The database's emission factors and instruments become exactly the config's.
     tariff = store_site_tariff(engine, config)
     summary = f"{summary}; {tariff}" if tariff else summary
+    # The database's emission factors and instruments become exactly the config's.
     return f"{summary}; {store_emissions(engine, config)}"
