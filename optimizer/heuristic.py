@@ -11,7 +11,7 @@ idle energy costs less than a switch-off and a switch-on).
 
 from __future__ import annotations
 
-import heapq
+import time
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -38,6 +38,9 @@ def machine_on_mask(problem: Problem, machine: Machine, running: np.ndarray, net
     costs startup/shutdown; the machine starts in its initial state and is off after the horizon.
     """
     idle_cost = slot_cost_eur(problem, net_kw + machine.idle_kw) - slot_cost_eur(problem, net_kw)
+    if problem.grid_limit_kw is not None:  # idling must not break the grid limit where no job needs it
+        over = ~running & (net_kw + machine.idle_kw > problem.grid_limit_kw + 1e-9)
+        idle_cost = np.where(over, np.inf, idle_cost)
     horizon = problem.horizon_slots
     inf = float("inf")
     cost = {False: 0.0 if not machine.initially_on else inf, True: 0.0 if machine.initially_on else inf}
@@ -128,42 +131,89 @@ class _State:
         self.peak = max(self.peak, float(self.net[run].max()))
 
 
-def greedy_schedule(problem: Problem, prepared: Prepared) -> tuple[Placements | None, list[str]]:
-    """(placements, []) or (None, the jobs the heuristic could not place with what blocked them)."""
-    state = _State(problem)
-    pending = {j.id: len(set(j.after)) for j in problem.jobs}
+def _precedence_bounds(problem: Problem, prepared: Prepared, placements: Placements, successors) -> tuple[dict, dict]:
+    """Earliest/latest start of every job given the jobs already placed (fixed), through precedence."""
+    earliest, latest = {}, {}
+    for job_id in prepared.order:
+        if job_id in placements:
+            earliest[job_id] = placements[job_id][1]
+            continue
+        job = problem.job(job_id)
+        earliest[job_id] = max(
+            [prepared.earliest_start[job_id]] + [earliest[b] + problem.job(b).duration_slots for b in job.after]
+        )
+    for job_id in reversed(prepared.order):
+        if job_id in placements:
+            latest[job_id] = placements[job_id][1]
+            continue
+        d = problem.job(job_id).duration_slots
+        latest[job_id] = min([prepared.latest_start[job_id]] + [latest[n] - d for n in successors[job_id]])
+    return earliest, latest
+
+
+#: The greedy strategies tried, in order: (job order, placement rule).
+STRATEGIES = (("slack", "cheapest"), ("deadline", "cheapest"), ("deadline", "earliest"), ("size", "earliest"))
+
+
+def greedy_schedule(
+    problem: Problem, prepared: Prepared, order_by: str = "slack", place_by: str = "cheapest",
+    restarts: int = 30, deadline: float | None = None,
+) -> tuple[Placements, list[str]]:
+    """(placements, []) or, when some jobs find no room, (the best partial placement, the jobs left out).
+
+    Jobs are taken least flexible first (``order_by="slack"``: fewest feasible starts), latest
+    start first (``"deadline"``) or largest first (``"size"``: duration × resource share); each
+    goes to the start that adds the least cost (``place_by="cheapest"``) or to the earliest start
+    (``"earliest"``, a packing rule for tight instances), within the window that its placed
+    predecessors and successors leave it. A job that finds no room moves to the front of the order
+    and the pass starts again ("squeaky wheel"), up to ``restarts`` times or until ``deadline``
+    (a ``time.perf_counter()`` value).
+    """
     successors: dict[str, list[str]] = {j.id: [] for j in problem.jobs}
     for job in problem.jobs:
         for before in set(job.after):
             successors[before].append(job.id)
 
-    def slack(job_id):
-        return sum(s.size for s in prepared.job_starts(job_id, problem.job(job_id).machines).values())
+    def key(job_id):
+        job = problem.job(job_id)
+        if order_by == "deadline":
+            return (prepared.latest_start[job_id], job_id)
+        if order_by == "size":
+            share = max(a / problem.machine(job.machines[0]).capacity[r] for r, a in job.uses.items()) if job.uses else 0
+            return (-job.duration_slots * max(share, 1e-3), job_id)
+        return (sum(s.size for s in prepared.job_starts(job_id, job.machines).values()), job_id)
 
-    ready = [(slack(j), j) for j, n in pending.items() if n == 0]
-    heapq.heapify(ready)
+    order = sorted((j.id for j in problem.jobs), key=key)
+    best: tuple[Placements, list[str]] | None = None
+    for _ in range(restarts + 1):
+        placements, unplaced = _greedy_pass(problem, prepared, order, successors, place_by == "earliest")
+        if best is None or len(unplaced) < len(best[1]):
+            best = (placements, unplaced)
+        if not unplaced or (deadline is not None and time.perf_counter() > deadline):
+            break
+        order = unplaced + [j for j in order if j not in unplaced]
+    return best
+
+
+def _greedy_pass(problem: Problem, prepared: Prepared, order: list[str], successors, earliest_first: bool) -> tuple[Placements, list[str]]:
+    state = _State(problem)
     placements: Placements = {}
     unplaced: list[str] = []
-    while ready:
-        _, job_id = heapq.heappop(ready)
+    for job_id in order:
         job = problem.job(job_id)
-        not_before = max((placements[b][1] + problem.job(b).duration_slots for b in job.after if b in placements), default=0)
+        earliest, latest = _precedence_bounds(problem, prepared, placements, successors)
         best = None
         for machine_id, starts in prepared.job_starts(job_id, job.machines).items():
-            starts, added = state.options(job, problem.machine(machine_id), starts[starts >= not_before])
+            window = starts[(starts >= earliest[job_id]) & (starts <= latest[job_id])]
+            starts, added = state.options(job, problem.machine(machine_id), window)
             if starts.size:
-                i = int(np.argmin(added))
-                if best is None or added[i] < best[0] - 1e-12:
-                    best = (added[i], machine_id, int(starts[i]))
+                i = 0 if earliest_first else int(np.argmin(added))
+                rank = float(starts[i]) if earliest_first else added[i]
+                if best is None or rank < best[0] - 1e-12:
+                    best = (rank, machine_id, int(starts[i]))
         if best is None:
             unplaced.append(job_id)
             continue
         state.place(job, problem.machine(best[1]), best[2])
         placements[job_id] = (best[1], best[2])
-        for nxt in successors[job_id]:
-            pending[nxt] -= 1
-            if pending[nxt] == 0:
-                heapq.heappush(ready, (slack(nxt), nxt))
-    if unplaced or len(placements) < len(problem.jobs):
-        return None, unplaced
-    return placements, []
+    return placements, unplaced

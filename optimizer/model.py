@@ -17,8 +17,11 @@ The formulation is chosen for a tight LP relaxation (measured in docs/benchmarks
   by t − d), which is the convex hull for a pair, rather than one aggregated start-time row;
 - peak valid inequalities: the peak is at least what each job's run alone must draw on top of the
   base load in its highest slot (Σ over the job's starts of x·that level);
-- symmetry breaking among identical machines (same costs, capacity, availability and the same
-  jobs eligible): their job counts are ordered.
+- identical machines (same costs, capacity, availability and the same jobs eligible) that run one
+  job at a time are pooled: one set of start variables for the pool, an integer count of machines
+  on, and the pool's capacity is the count (exact for interval jobs: :func:`split_pool` deals the
+  pool's runs to its machines with the same switch-ons). This removes the symmetry outright;
+  identical machines that can share jobs keep a symmetry-breaking order on their job counts.
 """
 
 from __future__ import annotations
@@ -29,10 +32,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
-from optimizer.checker import Placements
+from optimizer.checker import Placements, on_masks, schedule_cost
+from optimizer.heuristic import mask_intervals
 from optimizer.prepare import Prepared
 from optimizer.problem import Problem
 
+#: The capacity row of a pool of unary machines counts jobs, not a resource.
+POOL_COUNT = "(running jobs)"
 #: Objective weight of a job left unplaced in the elastic (diagnosis) model, per job.
 UNPLACED_WEIGHT = 1000.0
 
@@ -43,6 +49,8 @@ class ModelOptions:
 
     peak_cuts: bool = True
     symmetry_breaking: bool = True
+    pool_identical_machines: bool = True
+    switch_count_cuts: bool = True
     strong_precedence: bool = True
     #: Link each running job to its machine's on-variable (run ≤ on) when there are at most this
     #: many such rows; beyond it only the aggregated capacity row links them.
@@ -60,12 +68,34 @@ class ModelIndex:
     running: dict[tuple[str, int], list[int]] = field(default_factory=lambda: defaultdict(list))  # (machine, t)
     power: dict[int, list[tuple[int, float]]] = field(default_factory=lambda: defaultdict(list))  # t → (i, kW)
     on_machines: list[str] = field(default_factory=list)
+    #: Pooled identical machines: the representative (first) machine id → every member.
+    pools: dict[str, list[str]] = field(default_factory=dict)
+
+    def size(self, machine_id: str) -> int:
+        """How many machines a model machine stands for (the pool's size, else 1)."""
+        return len(self.pools.get(machine_id, (machine_id,)))
 
 
-def build_index(problem: Problem, prepared: Prepared) -> ModelIndex:
+def is_unary(problem: Problem, machine_id: str) -> bool:
+    """No two of the machine's eligible jobs fit on it at once (some resource is over half used)."""
+    machine = problem.machine(machine_id)
+    return all(
+        any(amount > machine.capacity[r] / 2 for r, amount in job.uses.items())
+        for job in problem.jobs if machine_id in job.machines
+    )
+
+
+def build_index(problem: Problem, prepared: Prepared, options: ModelOptions | None = None) -> ModelIndex:
     index = ModelIndex(triples=[])
+    if options is not None and options.pool_identical_machines:
+        for group in identical_machine_groups(problem):
+            if all(is_unary(problem, k) for k in group):
+                index.pools[group[0]] = list(group)
+    pooled_away = {k for members in index.pools.values() for k in members[1:]}
     for job in problem.jobs:
         for machine_id, starts in prepared.job_starts(job.id, job.machines).items():
+            if machine_id in pooled_away:
+                continue
             for s in starts.tolist():
                 i = len(index.triples)
                 index.triples.append((job.id, machine_id, s))
@@ -74,7 +104,7 @@ def build_index(problem: Problem, prepared: Prepared) -> ModelIndex:
                     index.running[(machine_id, s + k)].append(i)
                     if job.power_kw[k] != 0:
                         index.power[s + k].append((i, float(job.power_kw[k])))
-    index.on_machines = [m.id for m in problem.machines if m.has_on_cost]
+    index.on_machines = [m.id for m in problem.machines if m.has_on_cost and m.id not in pooled_away]
     return index
 
 
@@ -95,10 +125,10 @@ def define_assignment_constraints(model, problem: Problem, index: ModelIndex, op
 
 def define_on_off_variables(model, problem: Problem, index: ModelIndex) -> None:
     horizon = range(problem.horizon_slots)
-    model.on = pyo.Var(index.on_machines, horizon, domain=pyo.Binary)
+    model.on = pyo.Var(index.on_machines, horizon, domain=pyo.NonNegativeIntegers, bounds=lambda m, k, t: (0, index.size(k)))
     transitions = range(problem.horizon_slots + 1)  # t = T: the switch-off after the horizon
-    model.up = pyo.Var(index.on_machines, transitions, bounds=(0, 1))
-    model.down = pyo.Var(index.on_machines, transitions, bounds=(0, 1))
+    model.up = pyo.Var(index.on_machines, transitions, bounds=lambda m, k, t: (0, index.size(k)))
+    model.down = pyo.Var(index.on_machines, transitions, bounds=lambda m, k, t: (0, index.size(k)))
 
 
 def define_switching_constraints(model, problem: Problem, index: ModelIndex) -> None:
@@ -107,7 +137,7 @@ def define_switching_constraints(model, problem: Problem, index: ModelIndex) -> 
 
     def state(m, machine_id, t):
         if t < 0:
-            return 1 if problem.machine(machine_id).initially_on else 0
+            return index.size(machine_id) if problem.machine(machine_id).initially_on else 0
         return 0 if t >= T else m.on[machine_id, t]
 
     model.switch_on = pyo.Constraint(
@@ -120,11 +150,32 @@ def define_switching_constraints(model, problem: Problem, index: ModelIndex) -> 
     )
 
 
+def define_switch_count_cuts(model, problem: Problem, index: ModelIndex) -> None:
+    """A machine that starts off and runs a job switches on (and off) at least once: for every job
+    and machine, Σ_t up ≥ Σ of the job's starts there (likewise down). Valid inequalities that the
+    LP otherwise misses when it spreads a job thinly over many starts and machines."""
+    pairs = defaultdict(list)
+    for i, (job_id, machine_id, _) in enumerate(index.triples):
+        if machine_id in index.on_machines and not problem.machine(machine_id).initially_on:
+            pairs[(job_id, machine_id)].append(i)
+    slots = range(problem.horizon_slots + 1)
+    model.starts_once = pyo.Constraint(
+        list(pairs), rule=lambda m, j, k: pyo.quicksum(m.up[k, t] for t in slots) >= pyo.quicksum(m.x[i] for i in pairs[(j, k)])
+    )
+    model.stops_once = pyo.Constraint(
+        list(pairs), rule=lambda m, j, k: pyo.quicksum(m.down[k, t] for t in slots) >= pyo.quicksum(m.x[i] for i in pairs[(j, k)])
+    )
+
+
 def define_capacity_constraints(model, problem: Problem, index: ModelIndex) -> None:
     """Σ uses·x over the starts covering t ≤ capacity·on[m, t] (capacity alone if 'on' is free)."""
     rows = []
     for (machine_id, t), covering in index.running.items():
         machine = problem.machine(machine_id)
+        if machine_id in index.pools:  # unary machines: the count of running jobs is what is limited
+            if len(covering) > index.size(machine_id) or machine.has_on_cost:
+                rows.append((machine_id, t, POOL_COUNT))
+            continue
         for resource, capacity in machine.capacity.items():
             uses = [problem.job(index.triples[i][0]).uses.get(resource, 0.0) for i in covering]
             if sum(uses) > capacity + 1e-9 or (machine.has_on_cost and any(uses)):
@@ -132,6 +183,10 @@ def define_capacity_constraints(model, problem: Problem, index: ModelIndex) -> N
 
     def rule(m, machine_id, t, resource):
         covering = index.running[(machine_id, t)]
+        if resource == POOL_COUNT:
+            return pyo.quicksum(m.x[i] for i in covering) <= (
+                m.on[machine_id, t] if machine_id in index.on_machines else index.size(machine_id)
+            )
         load = pyo.quicksum(problem.job(index.triples[i][0]).uses.get(resource, 0.0) * m.x[i] for i in covering)
         capacity = problem.machine(machine_id).capacity[resource]
         return load <= capacity * (m.on[machine_id, t] if machine_id in index.on_machines else 1)
@@ -145,7 +200,7 @@ def define_on_link_constraints(model, problem: Problem, index: ModelIndex, optio
     Jobs that use no resource of their machine are always linked this way, since the capacity row
     cannot see them; the rest only while the row count stays within ``max_on_link_rows``.
     """
-    on_machines = set(index.on_machines)
+    on_machines = set(index.on_machines) - set(index.pools)  # a pool's capacity row links them
     candidates = [(k, t, i) for (k, t), covering in index.running.items() if k in on_machines for i in covering]
     if len(candidates) > options.max_on_link_rows:
         candidates = [
@@ -313,7 +368,7 @@ def define_objective(model, problem: Problem, index: ModelIndex, options: ModelO
 def build_model(problem: Problem, prepared: Prepared, options: ModelOptions | None = None):
     """The Pyomo model of a prepared problem; ``model.index`` keeps the triple lookups."""
     options = options or ModelOptions()
-    index = build_index(problem, prepared)
+    index = build_index(problem, prepared, options)
     model = pyo.ConcreteModel(name=problem.name or "schedule")
     model.index = index
     model.options = options
@@ -321,13 +376,17 @@ def build_model(problem: Problem, prepared: Prepared, options: ModelOptions | No
     define_assignment_constraints(model, problem, index, options)
     define_on_off_variables(model, problem, index)
     define_switching_constraints(model, problem, index)
+    if options.switch_count_cuts:
+        define_switch_count_cuts(model, problem, index)
     define_capacity_constraints(model, problem, index)
     define_on_link_constraints(model, problem, index, options)
     define_precedence_constraints(model, problem, index, options)
     define_grid_variables(model, problem, options)
     define_power_balance(model, problem, index)
     define_peak_constraints(model, problem, index, options)
-    model.symmetry_groups = identical_machine_groups(problem) if options.symmetry_breaking and not options.elastic else []
+    model.symmetry_groups = [
+        g for g in identical_machine_groups(problem) if g[0] not in index.pools
+    ] if options.symmetry_breaking and not options.elastic else []
     define_symmetry_breaking(model, problem, index, model.symmetry_groups)
     define_objective(model, problem, index, options)
     return model
@@ -347,18 +406,19 @@ def canonical_placements(model, placements: Placements, machines_on: dict) -> tu
 
 def set_start_values(model, problem: Problem, placements: Placements, machines_on: dict) -> None:
     """Give every variable its value in a known schedule (HiGHS takes it as the MIP start)."""
-    from optimizer.checker import on_masks, schedule_cost, switch_counts  # noqa: F401  (values only)
-
     index: ModelIndex = model.index
     placements, machines_on = canonical_placements(model, placements, machines_on)
-    chosen = {(j, m, s) for j, (m, s) in placements.items()}
+    pool_of = {member: rep for rep, members in index.pools.items() for member in members}
+    chosen = {(j, pool_of.get(m, m), s) for j, (m, s) in placements.items()}
     for i, triple in enumerate(index.triples):
         model.x[i].set_value(1 if triple in chosen else 0)
     masks = on_masks(problem, machines_on)
     for k in index.on_machines:
-        states = np.concatenate([[problem.machine(k).initially_on], masks[k], [False]]).astype(int)
+        counts = sum(masks[member].astype(int) for member in index.pools.get(k, [k]))
+        initial = index.size(k) if problem.machine(k).initially_on else 0
+        states = np.concatenate([[initial], counts, [0]])
         for t in range(problem.horizon_slots):
-            model.on[k, t].set_value(int(masks[k][t]))
+            model.on[k, t].set_value(int(counts[t]))
         for t in range(problem.horizon_slots + 1):
             model.up[k, t].set_value(max(states[t + 1] - states[t], 0))
             model.down[k, t].set_value(max(states[t] - states[t + 1], 0))
@@ -377,29 +437,81 @@ def set_start_values(model, problem: Problem, placements: Placements, machines_o
             model.unplaced[j.id].set_value(0)
 
 
-def read_placements(model) -> Placements:
-    """The (machine, start) of every job placed in the solved model."""
+def split_pool(
+    problem: Problem, members: list[str], runs: list[tuple[str, int]], on_count: np.ndarray
+) -> tuple[Placements, dict[str, list[list[int]]]]:
+    """Deal a pool's runs (job id, start) to its machines, with ``on_count[t]`` machines on in slot t.
+
+    Slot by slot: surplus machines that are idle are switched off, missing ones switched on, and
+    each job starting in t takes an on machine that is free. Since at most ``on_count[t]`` jobs run
+    in t, an idle machine to switch off and a free machine to start on always exist, so the
+    machines switch on exactly as often as the count rises: the pool's cost is kept.
+    """
+    horizon = problem.horizon_slots
+    initially_on = problem.machine(members[0]).initially_on
+    on = {k: initially_on for k in members}
+    since = {k: 0 for k in members}
+    free_at = {k: 0 for k in members}
+    intervals: dict[str, list[list[int]]] = {k: [] for k in members}
     placements: Placements = {}
-    for i, (job_id, machine_id, s) in enumerate(model.index.triples):
+    starting: dict[int, list[str]] = defaultdict(list)
+    for job_id, s in sorted(runs, key=lambda r: (r[1], r[0])):
+        starting[s].append(job_id)
+    for t in range(horizon):
+        wanted = int(on_count[t])
+        for k in members:  # switch off idle machines beyond the count
+            if sum(on.values()) <= wanted:
+                break
+            if on[k] and free_at[k] <= t:
+                on[k] = False
+                if t > since[k]:
+                    intervals[k].append([since[k], t])
+        for k in members:  # switch on machines up to the count
+            if sum(on.values()) >= wanted:
+                break
+            if not on[k]:
+                on[k], since[k] = True, t
+        for job_id in starting.get(t, []):
+            k = next(k for k in members if on[k] and free_at[k] <= t)
+            placements[job_id] = (k, t)
+            free_at[k] = t + problem.job(job_id).duration_slots
+    for k in members:
+        if on[k] and horizon > since[k]:
+            intervals[k].append([since[k], horizon])
+    return placements, intervals
+
+
+def read_schedule(model, problem: Problem) -> tuple[Placements, dict[str, list[list[int]]]]:
+    """(machine and start of every placed job, on-intervals of every machine) from the solved model.
+
+    On-periods come from the model's on-variables, or are the running slots where being on costs
+    nothing; a pool's runs and on-count are dealt to its machines by :func:`split_pool`.
+    """
+    index: ModelIndex = model.index
+    horizon = problem.horizon_slots
+    chosen: Placements = {}
+    for i, (job_id, machine_id, s) in enumerate(index.triples):
         value = model.x[i].value
         if value is not None and value > 0.5:
-            placements[job_id] = (machine_id, s)
-    return placements
-
-
-def read_machines_on(model, problem: Problem, placements: Placements) -> dict[str, list[list[int]]]:
-    """On-intervals: the model's on-variables, or the running slots for machines where on is free."""
-    from optimizer.heuristic import mask_intervals
-
-    result = {}
-    running = {m.id: np.zeros(problem.horizon_slots, dtype=bool) for m in problem.machines}
-    for job_id, (machine_id, s) in placements.items():
-        running[machine_id][s:s + problem.job(job_id).duration_slots] = True
+            chosen[job_id] = (machine_id, s)
+    running = defaultdict(lambda: np.zeros(horizon, dtype=int))
+    for job_id, (machine_id, s) in chosen.items():
+        running[machine_id][s:s + problem.job(job_id).duration_slots] += 1
+    placements: Placements = {}
+    machines_on: dict[str, list[list[int]]] = {}
     for machine in problem.machines:
-        if machine.id in model.index.on_machines:
-            mask = np.array([(model.on[machine.id, t].value or 0) > 0.5 for t in range(problem.horizon_slots)])
-            mask |= running[machine.id]
+        k = machine.id
+        if any(k in members[1:] for members in index.pools.values()):
+            continue
+        on_count = running[k].copy()
+        if k in index.on_machines:
+            on_count = np.maximum(on_count, [round(model.on[k, t].value or 0) for t in range(horizon)])
+        if k in index.pools:
+            runs = [(j, s) for j, (m, s) in chosen.items() if m == k]
+            dealt, intervals = split_pool(problem, index.pools[k], runs, on_count)
+            placements.update(dealt)
+            machines_on.update(intervals)
         else:
-            mask = running[machine.id]
-        result[machine.id] = mask_intervals(mask)
-    return result
+            placements.update({j: (m, s) for j, (m, s) in chosen.items() if m == k})
+            machines_on[k] = mask_intervals(on_count > 0)
+    return placements, machines_on

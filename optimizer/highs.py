@@ -1,0 +1,143 @@
+"""HiGHS through Pyomo's APPSI interface: one call with a time limit, a gap and an optional MIP start."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import highspy
+import pyomo.environ as pyo
+from pyomo.contrib.appsi.base import TerminationCondition
+from pyomo.contrib.appsi.solvers import Highs
+
+log = logging.getLogger(__name__)
+
+#: HiGHS is interrupted (through its interrupt callbacks) this long after the deadline when its
+#: own time limit has not stopped it: HiGHS checks its clock seldom in presolve on big models.
+HARD_GRACE_S = 0.5
+
+
+class _InterruptStatusFilter(logging.Filter):
+    """APPSI warns about HiGHS's interrupt status, which here is the wall clock doing its job."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "kInterrupt" not in record.getMessage()
+
+
+logging.getLogger("pyomo.contrib.appsi.solvers.highs").addFilter(_InterruptStatusFilter())
+
+
+@dataclass
+class SolveStats:
+    """Where the time went (seconds), for the benchmarks and the log."""
+
+    prepare_s: float = 0.0
+    heuristic_s: float = 0.0
+    lns_s: float = 0.0
+    build_s: float = 0.0
+    handoff_s: float = 0.0  # Pyomo → HiGHS (set_instance) inside the solve call
+    highs_s: float = 0.0
+    first_feasible_s: float | None = None
+    restarted_without_start: bool = False
+    variables: int = 0
+    constraints: int = 0
+
+    def as_dict(self) -> dict:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class HighsOutcome:
+    termination: str  # optimal, time_limit, infeasible, other
+    has_solution: bool
+    bound: float | None
+    reported_objective: float | None = None
+
+
+def run_highs(model, deadline: float, gap: float, warm_start: bool, stats: SolveStats) -> HighsOutcome:
+    """Solve with HiGHS (via APPSI) until ``deadline`` (a ``time.perf_counter()`` value) at the latest.
+
+    The model is handed over first and the time limit is what is left after the hand-over, so the
+    wall clock holds however long Pyomo takes. Solution values are loaded into the model.
+
+    HiGHS 1.16 can mis-value a MIP start after presolve (its incumbent objective then lacks an
+    offset, so it prunes and stops on a wrong value; seen on a 2-job problem: reported 204 for a
+    212 schedule). Every warm-started run is therefore checked: when the objective HiGHS reports
+    differs from the objective of the solution it returns, its bound is not trusted and the model
+    is solved again without the start in the time that is left.
+    """
+    outcome = _run_highs_once(model, deadline, gap, warm_start, stats)
+    if warm_start and outcome.has_solution and outcome.reported_objective is not None:
+        actual = float(pyo.value(model.objective))
+        if abs(actual - outcome.reported_objective) > 1e-6 * max(1.0, abs(actual)):
+            log.warning("HiGHS reported %.6g for a MIP start worth %.6g; solving again without the start",
+                        outcome.reported_objective, actual)
+            stats.restarted_without_start = True
+            first_highs_s = stats.highs_s
+            outcome = _run_highs_once(model, deadline, gap, False, stats)
+            stats.highs_s += first_highs_s
+    return outcome
+
+
+def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats: SolveStats) -> HighsOutcome:
+    solver = Highs()
+    solver.config.load_solution = False
+    solver.config.mip_gap = gap
+    solver.config.warmstart = warm_start
+    solver.highs_options = {"threads": 1, "random_seed": 0}
+    for check in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                  "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                  "update_vars", "update_params", "update_named_expressions", "update_objective"):
+        setattr(solver.update_config, check, False)  # nothing changes between hand-over and solve
+    clock = time.perf_counter()
+    solver.set_instance(model)
+    stats.handoff_s = time.perf_counter() - clock
+    # HiGHS checks its clock less often on big models (presolve) and the read-back grows with the
+    # model: keep back as long again as the hand-over took (measured overruns of 10–15 s otherwise).
+    solver.config.time_limit = max(deadline - time.perf_counter() - stats.handoff_s, 0.05)
+    highs = solver._solver_model  # APPSI keeps the highspy object here; the interrupt needs it
+
+    def past_deadline(event) -> None:
+        if time.perf_counter() > deadline + HARD_GRACE_S:
+            event.interrupt()
+
+    for callback in (highs.cbMipInterrupt, highs.cbSimplexInterrupt, highs.cbIpmInterrupt):
+        callback.subscribe(past_deadline)
+    clock = time.perf_counter()
+    try:
+        results = solver.solve(model)
+    finally:
+        stats.highs_s = time.perf_counter() - clock
+    if highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
+        return _interrupted_outcome(solver, highs)
+    condition = results.termination_condition
+    has_solution = results.best_feasible_objective is not None
+    if has_solution:
+        results.solution_loader.load_vars()
+    bound = results.best_objective_bound
+    bound = float(bound) if bound is not None and abs(bound) != float("inf") else None
+    if condition == TerminationCondition.optimal:
+        termination = "optimal"
+    elif condition == TerminationCondition.maxTimeLimit:
+        termination = "time_limit"
+    elif condition in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
+        termination = "infeasible"
+    else:
+        termination = "other"
+    return HighsOutcome(termination, has_solution, bound, results.best_feasible_objective)
+
+
+def _interrupted_outcome(solver, highs) -> HighsOutcome:
+    """Stopped by the wall-clock callback: APPSI does not load a solution then, so load HiGHS's
+    incumbent (if any) into the Pyomo variables here, with HiGHS's dual bound."""
+    solution = highs.getSolution()
+    info = highs.getInfo()
+    if not solution.value_valid or info.primal_solution_status != 2:  # 2: feasible
+        return HighsOutcome("time_limit", False, None)
+    values = solution.col_value
+    for var_id, column in solver._pyomo_var_to_solver_var_map.items():
+        solver._vars[var_id][0].set_value(values[column], skip_validation=True)
+    bound = info.mip_dual_bound
+    bound = float(bound) if abs(bound) != float("inf") else None
+    return HighsOutcome("time_limit", True, bound, float(info.objective_function_value))

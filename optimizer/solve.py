@@ -1,0 +1,316 @@
+"""The solve step: prepare → starting schedule → Pyomo model → HiGHS under a hard wall clock → checked schedule.
+
+:func:`solve` is the optimiser's public entry point (``energy optimize`` and the nightly job call
+it). Its steps are separate functions:
+
+1. :func:`optimizer.prepare.prepare` removes starts that cannot be feasible and explains a job
+   that is left with none (window, machines, unavailability, precedence, grid limit);
+2. :func:`heuristic_start`: the greedy strategies of :mod:`optimizer.heuristic` and the site's own
+   plan give a checked schedule in well under a second on plant problems; failing that,
+   :func:`coarse_start` solves a conservative coarse-time problem (:mod:`optimizer.coarse`); for
+   week-sized problems :func:`optimizer.lns.improve_by_windows` improves the start window by window;
+3. :func:`build_within` builds the MILP (:func:`optimizer.model.build_model`) against the wall
+   clock and :func:`optimizer.highs.run_highs` solves it from the start with the time left;
+4. the better schedule (solver or start) is read back and passed through
+   :func:`optimizer.checker.check`: no schedule leaves unchecked.
+
+When HiGHS proves the problem infeasible, :func:`optimizer.diagnose.diagnose` re-solves an elastic
+model (jobs may stay unplaced, the grid limit may be exceeded) to name what conflicts; when time
+runs out without any schedule, :func:`optimizer.diagnose.explain_unplaced` names the jobs left out
+and the resources that block them. See docs/optimizer.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from optimizer.checker import COST_COMPONENTS, Placements, check
+from optimizer.coarse import coarsen, refine
+from optimizer.diagnose import diagnose, explain_unplaced
+from optimizer.heuristic import STRATEGIES, greedy_schedule, on_intervals_for
+from optimizer.highs import HighsOutcome, SolveStats, run_highs
+from optimizer.lns import improve_by_windows
+from optimizer.model import ModelOptions, build_model, read_schedule, set_start_values
+from optimizer.prepare import prepare
+from optimizer.problem import Problem, parse_problem
+
+log = logging.getLogger(__name__)
+
+#: A proven relative gap at or below this is reported as ``optimal`` (HiGHS's own default).
+OPTIMAL_GAP = 1e-4
+#: Share of the time limit the constructive heuristics may use before the MILP is built.
+HEURISTIC_SHARE = 0.1
+#: The coarse-time stage: slot-length factors tried (coarsest first) and its share of the limit.
+COARSE_FACTORS = (6, 3, 2)
+COARSE_SHARE = 0.4
+#: Large problems (more start-slot entries than this, horizon over two days) first improve the
+#: start by large-neighbourhood search over day windows (optimizer/lns.py), up to this share.
+LNS_MIN_ENTRIES = 100_000
+LNS_SHARE = 0.5
+#: Above this many start-slot entries (≈ a quarter of the nonzeros) the MILP is not built: a
+#: Pyomo build of ~1.4 million nonzeros took 10 s and grows linearly (ICON sample06: 5.3e6
+#: entries, sample09: 1.4e8). The heuristics alone answer.
+MAX_MODEL_ENTRIES = 4_000_000
+#: Seconds kept back from HiGHS for read-back, checking and writing (the wall clock is hard).
+READ_BACK_RESERVE_S = 1.0
+
+
+class OptimiserError(RuntimeError):
+    """A schedule failed the checker: a bug in the optimiser, never handed out."""
+
+
+def move_penalty_eur(problem: Problem, placements: Placements) -> tuple[float, list[str]]:
+    """(penalty, moved job ids): jobs that left their previous machine or start."""
+    if not problem.move_penalty_eur:
+        return 0.0, []
+    moved = [
+        job.id for job in problem.jobs
+        if job.previous_machine is not None and job.previous_start_slot is not None
+        and placements.get(job.id) != (job.previous_machine, job.previous_start_slot)
+    ]
+    return problem.move_penalty_eur * len(moved), moved
+
+
+def schedule_document(problem: Problem, placements: Placements, machines_on: dict) -> dict:
+    """The contract's schedule fields for a placement (no status yet), verified by the checker."""
+    document = {
+        "jobs": [
+            {"id": job.id, "machine": placements[job.id][0], "start_slot": int(placements[job.id][1])}
+            for job in problem.jobs
+        ],
+        "machines_on": {m.id: machines_on.get(m.id, []) for m in problem.machines},
+    }
+    result = check(problem, document)
+    if not result.ok:
+        raise OptimiserError("schedule failed the checker: " + "; ".join(result.violations))
+    document["objective_eur"] = result.objective_eur
+    document["cost_breakdown"] = result.cost_breakdown
+    penalty, moved = move_penalty_eur(problem, placements)
+    if problem.move_penalty_eur:
+        document["move_penalty_eur"] = penalty
+        document["moved_jobs"] = moved
+    return document
+
+
+def penalised(document: dict) -> float:
+    """The objective the MILP minimises: the cost plus any move penalty."""
+    return document["objective_eur"] + document.get("move_penalty_eur", 0.0)
+
+
+def baseline_document(problem: Problem) -> dict | None:
+    """The planned schedule's cost (machines on from their first planned start to last planned end)."""
+    if not problem.has_plan:
+        return None
+    placements = {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
+    spans: dict[str, list[int]] = {}
+    for job_id, (machine_id, start) in placements.items():
+        end = min(start + problem.job(job_id).duration_slots, problem.horizon_slots)
+        first, last = spans.get(machine_id, (start, end))
+        spans[machine_id] = [min(first, start), max(last, end)]
+    machines_on = {m: [span] for m, span in spans.items()}
+    result = check(problem, {"jobs": [{"id": j, "machine": m, "start_slot": s} for j, (m, s) in placements.items()],
+                             "machines_on": machines_on})
+    baseline = {"objective_eur": result.objective_eur, "cost_breakdown": result.cost_breakdown,
+                "jobs": [{"id": j, "machine": m, "start_slot": s} for j, (m, s) in placements.items()],
+                "machines_on": machines_on}
+    if result.violations:  # the site's own plan may break a constraint: cost it anyway, say so
+        baseline["violations"] = result.violations
+    return baseline
+
+
+def placements_of(document: dict) -> Placements:
+    return {j["id"]: (j["machine"], j["start_slot"]) for j in document["jobs"]}
+
+
+def heuristic_start(
+    problem: Problem, prepared, baseline: dict | None, deadline: float
+) -> tuple[dict | None, tuple[Placements, list[str]] | None]:
+    """(the cheapest checked schedule among the greedy strategies and the site's plan, or None;
+    the greedy attempt that left the fewest jobs out when none placed them all, else None).
+
+    Strategies run in turn, each restarting ("squeaky wheel") until it places every job or its
+    equal share of the time to ``deadline`` (a ``time.perf_counter()`` value) is used.
+    """
+    candidates, partial = [], None
+    if baseline is not None and "violations" not in baseline:
+        plan = placements_of(baseline)
+        candidates.append(schedule_document(problem, plan, on_intervals_for(problem, plan)))
+    for number, (order_by, place_by) in enumerate(STRATEGIES):
+        now = time.perf_counter()
+        if now > deadline:
+            break
+        own_deadline = now + (deadline - now) / (len(STRATEGIES) - number)  # an equal share of what is left
+        placements, unplaced = greedy_schedule(problem, prepared, order_by, place_by, restarts=10**6, deadline=own_deadline)
+        if unplaced:
+            if partial is None or len(unplaced) < len(partial[1]):
+                partial = (placements, unplaced)
+            continue
+        try:
+            candidates.append(schedule_document(problem, placements, on_intervals_for(problem, placements)))
+        except OptimiserError as exc:  # a heuristic flaw must not stop the exact solve
+            log.warning("heuristic start rejected: %s", exc)
+    best = min(candidates, key=penalised, default=None)
+    return best, (partial if best is None else None)
+
+
+def savings_by_component(baseline: dict, document: dict) -> dict:
+    """Baseline minus schedule, per cost component and in total (EUR)."""
+    savings = {k: baseline["cost_breakdown"][k] - document["cost_breakdown"][k] for k in COST_COMPONENTS}
+    savings["total_eur"] = baseline["objective_eur"] - document["objective_eur"]
+    return savings
+
+
+def coarse_start(problem: Problem, deadline: float) -> dict | None:
+    """A checked fine schedule from the conservative coarse problem, trying coarser grids first."""
+    for factor in COARSE_FACTORS:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 1.0 or problem.horizon_slots // factor < 12:
+            continue
+        coarse = coarsen(problem, factor)
+        if not prepare(coarse).feasible:
+            continue
+        result = solve(coarse, time_limit_s=remaining, gap=0.01, coarse_first=False)
+        if result["status"] not in ("optimal", "feasible"):
+            continue
+        placements = refine(result["jobs"], factor)
+        try:
+            return schedule_document(problem, placements, on_intervals_for(problem, placements))
+        except OptimiserError as exc:
+            log.warning("coarse ×%d schedule rejected on the fine grid: %s", factor, exc)
+    return None
+
+
+def model_entries(problem: Problem, prepared) -> int:
+    """Roughly the model's nonzeros: one per start variable and slot of its run."""
+    return sum(starts.size * problem.job(job_id).duration_slots for (job_id, _), starts in prepared.starts.items())
+
+
+def build_within(problem: Problem, prepared, options: ModelOptions | None, deadline: float):
+    """The Pyomo model, or None when it is too large or is not built by ``deadline``.
+
+    The build runs in a daemon thread so that a model that takes longer than the time left
+    cannot break the wall clock (the thread is abandoned; the process stays responsive).
+    """
+    if model_entries(problem, prepared) > MAX_MODEL_ENTRIES:
+        log.warning("model skipped: about %d nonzeros (limit %d)", model_entries(problem, prepared), MAX_MODEL_ENTRIES)
+        return None
+    built = []
+    worker = threading.Thread(target=lambda: built.append(build_model(problem, prepared, options)), daemon=True)
+    worker.start()
+    worker.join(max(deadline - time.perf_counter(), 0.0))
+    if not built:
+        log.warning("model not built within the time limit")
+        return None
+    return built[0]
+
+
+def solve(
+    problem: dict | Problem,
+    time_limit_s: float = 60.0,
+    gap: float = 0.0,
+    options: ModelOptions | None = None,
+    stats: SolveStats | None = None,
+    coarse_first: bool = True,
+) -> dict:
+    """The cheapest schedule found within ``time_limit_s`` wall-clock seconds (contract schedule dict).
+
+    ``problem`` is the contract's problem (a dict, validated here: bad input raises
+    :class:`~energy.errors.InputError` naming the field) or a parsed :class:`Problem`. Stops at a
+    relative ``gap``. When no constructive heuristic places every job, a coarse-time stage
+    (:mod:`optimizer.coarse`, unless ``coarse_first`` is false) looks for the first schedule. The result has ``status`` optimal / feasible / infeasible / error; feasible
+    and optimal schedules have passed the independent checker.
+    """
+    started = time.perf_counter()
+    deadline = started + time_limit_s
+    stats = stats if stats is not None else SolveStats()
+    problem = problem if isinstance(problem, Problem) else parse_problem(problem)
+    baseline = baseline_document(problem)
+
+    def finish(document: dict) -> dict:
+        if baseline is not None:
+            document["baseline"] = baseline
+            if document.get("status") in ("optimal", "feasible"):
+                document["savings"] = savings_by_component(baseline, document)
+        document["solve_seconds"] = round(time.perf_counter() - started, 3)
+        document["stats"] = stats.as_dict()
+        return document
+
+    clock = time.perf_counter()
+    prepared = prepare(problem)
+    stats.prepare_s = time.perf_counter() - clock
+    if not prepared.feasible:
+        return finish({"status": "infeasible", "explanation": prepared.explanation, "jobs": [], "machines_on": {}})
+
+    clock = time.perf_counter()
+    too_large = model_entries(problem, prepared) > MAX_MODEL_ENTRIES  # then the heuristics get all the time
+    heuristic_deadline = deadline - READ_BACK_RESERVE_S if too_large else started + HEURISTIC_SHARE * time_limit_s
+    start_document, partial = heuristic_start(problem, prepared, baseline, heuristic_deadline)
+    if start_document is None and coarse_first and not too_large:
+        start_document = coarse_start(problem, started + COARSE_SHARE * time_limit_s)
+    if start_document is not None:
+        stats.first_feasible_s = time.perf_counter() - started
+    stats.heuristic_s = time.perf_counter() - clock
+    window = 1440 // problem.resolution_minutes  # one day
+    if start_document is not None and model_entries(problem, prepared) > LNS_MIN_ENTRIES and problem.horizon_slots > 2 * window:
+        clock = time.perf_counter()
+        start_document = improve_by_windows(
+            problem, prepared, start_document, started + LNS_SHARE * time_limit_s, options, window,
+            lambda placements, machines_on: schedule_document(problem, placements, machines_on),
+        )
+        stats.lns_s = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    model = build_within(problem, prepared, options, deadline - READ_BACK_RESERVE_S)
+    stats.build_s = time.perf_counter() - clock
+    if model is None:
+        outcome = HighsOutcome("not_built", False, None)
+    else:
+        stats.variables = model.nvariables()
+        stats.constraints = model.nconstraints()
+        if start_document is not None:
+            set_start_values(model, problem, placements_of(start_document), start_document["machines_on"])
+        outcome = run_highs(model, deadline - READ_BACK_RESERVE_S, gap, start_document is not None, stats)
+
+    best = start_document
+    if outcome.has_solution:
+        solved, machines_on = read_schedule(model, problem)
+        if len(solved) == len(problem.jobs):
+            document = schedule_document(problem, solved, machines_on)
+            if best is None or penalised(document) <= penalised(best) + 1e-9:
+                best = document
+            if stats.first_feasible_s is None:
+                stats.first_feasible_s = time.perf_counter() - started
+
+    if best is None:
+        if outcome.termination == "infeasible":
+            explanation = diagnose(problem, prepared, max(deadline, time.perf_counter() + 5.0))
+            return finish({"status": "infeasible", "explanation": explanation, "jobs": [], "machines_on": {}})
+        explanation = [
+            f"no feasible schedule was found within the time limit of {time_limit_s:g} s and infeasibility was not "
+            + ("proven (HiGHS stopped: time limit)" if model is not None else
+               "examined: the MILP could not be built in time (model too large for the limit)")
+        ]
+        if partial is not None:
+            explanation += explain_unplaced(problem, *partial, time_limit_s)
+        return finish({"status": "error", "jobs": [], "machines_on": {}, "explanation": explanation})
+
+    objective = penalised(best)
+    bound = outcome.bound
+    if outcome.termination == "optimal" and bound is None:
+        bound = objective
+    if bound is not None:
+        bound = min(bound, objective)  # the heuristic start may beat what HiGHS saw; a bound never exceeds it
+        achieved = (objective - bound) / max(abs(objective), 1e-9)
+    else:
+        achieved = None
+    status = "optimal" if achieved is not None and achieved <= OPTIMAL_GAP else "feasible"
+    document = {
+        "status": status,
+        "objective_eur": best["objective_eur"],
+        "lower_bound_eur": bound,
+        "gap": achieved,
+        **{k: v for k, v in best.items() if k != "objective_eur"},
+    }
+    return finish(document)

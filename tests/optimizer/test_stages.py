@@ -1,0 +1,60 @@
+"""The coarse-time first stage and the window search: both only ever hand on checked schedules."""
+
+import time
+
+import numpy as np
+import pytest
+
+from optimizer import check, parse_problem
+from optimizer.coarse import coarsen
+from optimizer.lns import improve_by_windows
+from optimizer.prepare import prepare
+from optimizer.solve import coarse_start, schedule_document
+from tests.optimizer.helpers import tiny_problem
+
+
+def three_days(jobs=8) -> dict:
+    """Hourly slots over three days, prices low at night; jobs planned at 08:00 on day one."""
+    rng = np.random.default_rng(7)
+    hours = np.arange(72) % 24
+    problem = tiny_problem(
+        horizon_slots=72,
+        price_eur_per_kwh=np.where((hours < 6) | (hours >= 22), 0.1, 0.3).tolist(),
+        base_load_kw=[20.0] * 72,
+        demand_charge={"eur_per_kw": 2.0, "peak_so_far_kw": 30.0},
+        machines=[{"id": "m1", "idle_kw": 2.0, "startup_eur": 1.0}, {"id": "m2", "unavailable": [[30, 40]]}],
+        jobs=[
+            {"id": f"j{k}", "machines": ["m1", "m2"], "duration_slots": int(rng.integers(1, 4)),
+             "power_kw": float(rng.integers(10, 40)), "planned_start_slot": 8 + 4 * k, "planned_machine": "m1"}
+            for k in range(jobs)
+        ],
+    )
+    return problem
+
+
+def test_a_coarse_schedule_maps_to_a_feasible_fine_one():
+    raw = three_days()
+    problem = parse_problem(raw)
+    coarse = coarsen(problem, 3)
+    assert coarse.horizon_slots == 24 and coarse.machine("m2").unavailable == ((10, 14),)
+    assert all(j.duration_slots == 1 for j in coarse.jobs)
+    document = coarse_start(problem, time.perf_counter() + 20)
+    assert document is not None
+    assert check(problem, document).ok
+    assert all(entry["start_slot"] % 3 == 0 for entry in document["jobs"])  # coarse starts × 6 or × 3
+
+
+def test_window_search_never_gets_worse_and_stays_feasible():
+    problem = parse_problem(three_days())
+    prepared = prepare(problem)
+    plan = {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
+    from optimizer.heuristic import on_intervals_for
+
+    start = schedule_document(problem, plan, on_intervals_for(problem, plan))
+    improved = improve_by_windows(
+        problem, prepared, start, time.perf_counter() + 20, None, 24,
+        lambda placements, machines_on: schedule_document(problem, placements, machines_on),
+    )
+    assert check(problem, improved).ok
+    assert improved["objective_eur"] < start["objective_eur"]  # the day-one jobs move to the night
+    assert improved["objective_eur"] == pytest.approx(check(problem, improved).objective_eur)
