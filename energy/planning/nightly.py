@@ -63,7 +63,8 @@ class RunSummary:
         if self.expected_savings:
             text += f", expected savings {self.expected_savings['total_eur']:.2f} against the planned baseline"
         if self.status == "feasible":
-            text += f" (time or gap limit reached: best schedule found, gap {self.gap:.2%})"
+            gap = "unknown (no bound proven)" if self.gap is None else f"{self.gap:.2%}"
+            text += f" (time or gap limit reached: best schedule found, gap {gap})"
         return text + "; exported " + ", ".join(str(p) for p in self.exported)
 
 
