@@ -78,9 +78,10 @@ def plan(
     time_limit: Annotated[float | None, typer.Option(help="Solver wall-clock limit, s (default: planning.time_limit_s).")] = None,
     gap: Annotated[float | None, typer.Option(help="Relative gap to stop at (default: planning.gap).")] = None,
     log_file: Annotated[Path | None, typer.Option(help="Log file, appended (default: logs/plan.log beside the config).")] = None,
+    forecast: Annotated[bool, typer.Option("--forecast/--no-forecast", help="Forecast the day first (default), or use the newest stored forecasts.")] = True,
     db: DbOption = None,
 ) -> int:
-    """Plan tomorrow: build and solve the problem from stored data, store the run, export for the MES."""
+    """Plan tomorrow: forecast it, build and solve the problem, store the run, export for the MES."""
     engine = storage.connect(db)
     storage.require_schema(engine)
     if replay is not None:
@@ -90,7 +91,7 @@ def plan(
     site = load_config(config)
     with _logging_to(log_file or config.resolve().parent / "logs" / "plan.log"):
         try:
-            summary = nightly.run_nightly(engine, site, _plan_date(date), jobs, time_limit, gap)
+            summary = nightly.run_nightly(engine, site, _plan_date(date), jobs, time_limit, gap, forecast=forecast)
         except runs.RunLockedError as exc:
             log.error("%s", exc, extra={"file_only": True})
             print(f"energy: error: {exc}", file=sys.stderr)

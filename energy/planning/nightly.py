@@ -109,8 +109,13 @@ def run_nightly(
     jobs_path: Path | None = None,
     time_limit_s: float | None = None,
     gap: float | None = None,
+    forecast: bool = False,
 ) -> RunSummary:
     """Plan ``plan_date`` (default tomorrow, site time) and store and export the result.
+
+    With ``forecast``, the day's load and PV forecasts are made and stored first
+    (:func:`energy.forecasts.forecast_site`, as ``energy plan`` does); otherwise the newest
+    stored forecasts covering the day are used.
 
     Raises ``InputError`` for bad or missing input, ``runs.RunLockedError`` when another run
     holds the lock; an infeasible problem returns a summary with ``succeeded`` false.
@@ -130,6 +135,12 @@ def run_nightly(
         clock = now
 
     with runs.run_lock(engine, sid):
+        if forecast:
+            from energy.forecasts import forecast_site
+
+            made = forecast_site(engine, config, day)
+            log.info("forecasts for %s: %d series stored, %d skipped", day, len(made.series), len(made.skipped))
+            lap("forecast")
         path = jobs_file(config, jobs_path)
         jobs = read_jobs(path, day, tz)
         slots = inputs.day_slots(day, tz, config.site.interval_minutes)

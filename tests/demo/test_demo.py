@@ -15,13 +15,14 @@ from energy.histories.store import load_intervals
 from energy.storage import schema
 
 
-def test_the_demo_runs_the_whole_chain(tmp_path):
+def energy(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     script = Path(sys.executable).parent / "energy"
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def test_the_demo_runs_the_whole_chain(tmp_path):
     workdir = tmp_path / "demo"
-    result = subprocess.run(
-        [str(script), "demo", "--no-ui", "--dir", str(workdir), "--live-seconds", "4", "--time-limit", "15"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
-    )
+    result = energy("demo", "--no-ui", "--dir", str(workdir), "--live-seconds", "4", "--time-limit", "15", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "expected savings" in result.stdout and "scope 2, market-based" in result.stdout, result.stdout
 
@@ -47,3 +48,16 @@ def test_the_demo_runs_the_whole_chain(tmp_path):
     reports = workdir / "reports"
     assert any(p.suffix == ".xlsx" for p in reports.iterdir()) and any(p.suffix == ".pdf" for p in reports.iterdir())
     assert pd.Timestamp(tomorrow) > pd.Timestamp.now().normalize() - pd.Timedelta(days=1)
+
+    # Then the nightly job as cron runs it on that site: forecast, plan, store, export; the
+    # re-run replaces tomorrow's plan (kept as history) instead of adding a second one.
+    db_url = f"sqlite:///{workdir / 'energy.db'}"
+    config = str(workdir / "site" / "site.toml")
+    result = energy("plan", "--config", config, "--date", str(tomorrow), "--time-limit", "15", "--db", db_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"plan {tomorrow}:" in result.stdout
+    with engine.connect() as conn:
+        dated = conn.execute(sa.select(schema.plan_runs.c.is_current).where(schema.plan_runs.c.plan_date == str(tomorrow))).fetchall()
+        forecast_runs = conn.execute(sa.select(sa.func.count()).select_from(schema.forecast_runs)).scalar()
+    assert sorted(current for (current,) in dated) == [False, True]
+    assert forecast_runs > 2 * (1 + 5 + 1)  # yesterday's and tomorrow's by the demo, then the plan's own

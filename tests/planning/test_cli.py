@@ -11,7 +11,7 @@ from tests.planning.test_savings import EXPECTED, GRID_KW, MACHINE_KW, seed_actu
 def test_a_second_run_exits_4_while_the_lock_is_held(engine, db_url, tmp_path):
     config_path = seed.write_site(tmp_path, machines=1)
     with runs.run_lock(engine, "test-works"):
-        code, _, err = run_cli("plan", "--config", config_path, "--date", "2024-05-02", "--db", db_url)
+        code, _, err = run_cli("plan", "--config", config_path, "--date", "2024-05-02", "--no-forecast", "--db", db_url)
     assert code == 4 and err.count("\n") == 1 and "another 'energy plan' is running" in err
     assert "another 'energy plan' is running" in (tmp_path / "logs" / "plan.log").read_text()
 
@@ -19,7 +19,7 @@ def test_a_second_run_exits_4_while_the_lock_is_held(engine, db_url, tmp_path):
 def test_bad_input_exits_1_with_one_line_and_logs_it(engine, db_url, tmp_path):
     config_path = seed.write_site(tmp_path, machines=1)
     (tmp_path / "jobs.csv").write_text("job,machines,duration_min,power_kw\na,m1,sixty,10\n")
-    code, _, err = run_cli("plan", "--config", config_path, "--date", "2024-05-02", "--db", db_url, "--log-file", tmp_path / "x.log")
+    code, _, err = run_cli("plan", "--config", config_path, "--date", "2024-05-02", "--no-forecast", "--db", db_url, "--log-file", tmp_path / "x.log")
     assert code == 1
     assert err.count("\n") == 1 and err.startswith("energy: error:")
     assert "jobs.csv: line 2 (job a): field duration_min: 'sixty' is not a number" in err
