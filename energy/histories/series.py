@@ -38,9 +38,14 @@ def interval_grid(start: pd.Timestamp, end: pd.Timestamp, interval_minutes: int)
 
 def complete(series: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
     """``series`` on exactly ``index``; intervals it lacks are missing."""
-    out = series.reindex(index)
-    out["quality"] = out["quality"].astype(object).where(out["quality"].notna(), quality.MISSING)
-    return quality.frame(index, out["energy_kwh"].to_numpy(dtype=float), quality.codes(out["quality"]))
+    # Positions instead of a reindex of the string column: a year of 50 series is 1.8 M rows.
+    position = index.get_indexer(series.index)
+    kept = position >= 0
+    energy = np.full(len(index), np.nan)
+    code = np.full(len(index), quality.codes([quality.MISSING])[0], dtype="int8")
+    energy[position[kept]] = series["energy_kwh"].to_numpy(dtype=float)[kept]
+    code[position[kept]] = quality.codes(series["quality"].to_numpy()[kept])
+    return quality.frame(index, energy, code)
 
 
 def combine(index: pd.DatetimeIndex, add: list[pd.DataFrame], subtract: list[pd.DataFrame] = ()) -> pd.DataFrame:
