@@ -21,9 +21,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
+from energy.reports.tables import TOTAL  # noqa: E402
+
 A4 = (8.27, 11.69)
 LARGEST = 10  # machines shown one by one in the energy chart
-TOTAL = "total"
 
 
 def _page(pdf: PdfPages, report, title: str):

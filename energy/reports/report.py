@@ -69,9 +69,8 @@ def site_flows(site: inputs.IntervalSeries, pv: dict[str, inputs.IntervalSeries]
 
 
 def _load_flows(engine: Engine, config: SiteConfig, index: pd.DatetimeIndex) -> tuple[scope2.GridFlows, np.ndarray]:
-    site = inputs.series(engine, "site", inputs.SITE_ID, index)
-    pv = {m: inputs.series(engine, "meter", m, index) for m in inputs.pv_meters(config)}
-    return site_flows(site, pv, any(m.role == "main" for m in config.meters))
+    data = inputs.load_site_series(engine, config, index, machines=[])
+    return site_flows(data.site, data.pv, data.has_main_meter)
 
 
 def _check_machines(config: SiteConfig, machines: list[str] | None) -> list[str]:
@@ -155,11 +154,13 @@ def _scheduling(engine, config, p, index, machines: dict[str, inputs.IntervalSer
     marginal = [s for s in sources if s.method == "marginal"]
     label = ", ".join(f"{s.id} ({s.source})" for s in marginal) or None
     rows = []
+    loaded = dict(machines)  # machines outside the report's selection are read once, not once per run
     for run in inputs.load_plan_runs(engine, p):
         measured = np.zeros(len(index))
         for machine in {m["id"] for m in run.problem["machines"]}:
-            found = machines.get(machine) or inputs.series(engine, "machine", machine, index)
-            measured = measured + found.kwh  # NaN where missing stays NaN
+            if machine not in loaded:
+                loaded[machine] = inputs.series(engine, "machine", machine, index)
+            measured = measured + loaded[machine].kwh  # NaN where missing stays NaN
         rows.append(scheduling.run_row(run, pd.Series(measured, index=index), marginal))
     return scheduling.scheduling_table(rows), label
 
@@ -216,17 +217,16 @@ def build_report(
     # Production and intensity.
     if isinstance(production, (str, Path)):
         production = read_production_csv(production, [m.id for m in config.machines])
-    units = None
+    units = production.groupby("date")["units"].sum() if production is not None else None
+    reporting_days = _enpi_days(flows, code, index, config, units)
     intensity = pd.DataFrame(columns=tables.INTENSITY_COLUMNS)
     if production is not None:
-        units = production.groupby("date")["units"].sum()
         in_period = production[(production["date"] >= p.first_day) & (production["date"] <= p.last_day) & production["machine"].isin(selected)]
         day = tables.local_days(index, tz)
         machine_days = pd.concat(
             [tables.daily_energy(machines_kwh[m], machine_codes[m], day).assign(machine=m) for m in selected], ignore_index=True
         )
-        site_days = tables.daily_energy(flows.consumption_kwh, code, day)
-        intensity = tables.intensity_table(machine_days, in_period, site_days)
+        intensity = tables.intensity_table(machine_days, in_period, reporting_days[["date", "energy_kwh", "complete"]])
 
     # EnPI baseline and normalised savings.
     base_first, base_last = baseline or (p.first_day - dt.timedelta(days=365), p.first_day - dt.timedelta(days=1))
@@ -235,7 +235,6 @@ def build_report(
     base_flows, base_code = _load_flows(engine, config, base_index)
     baseline_days = _enpi_days(base_flows, base_code, base_index, config, units)
     model = enpi.fit_baseline(baseline_days)
-    reporting_days = _enpi_days(flows, code, index, config, units)
     enpi_days = pd.concat([baseline_days.assign(period="baseline"), reporting_days.assign(period="reporting")], ignore_index=True)
     if isinstance(model, str):
         enpi_model = pd.DataFrame(columns=enpi.COEFFICIENT_COLUMNS)

@@ -11,10 +11,10 @@ from sqlalchemy.engine import Engine
 
 from energy.errors import InputError
 from energy.histories.store import load_intervals
-from energy.tariffs.bill import Bills, bill, charge_peaks, demand_kw
+from energy.tariffs.bill import Bills, bill
 from energy.tariffs.calendar import locate, period_bounds
 from energy.tariffs.model import Tariff
-from energy.tariffs.prices import interval_length, peaks_so_far_kw, planning_prices
+from energy.tariffs.prices import interval_length, measured_peaks, peaks_so_far_kw, planning_prices
 
 SITE_KIND, SITE_SERIES = "site", "site"
 
@@ -59,6 +59,5 @@ def stored_bill(
     if any(c.ratchet for c in tariff.demand_charges):
         before = load_intervals(engine, kind, series_id, history_start(tariff, start), start)["energy_kwh"].dropna()
         if len(before):
-            power = demand_kw(tariff, before.to_frame(series_id), interval_length(before.index, tariff))
-            prior = charge_peaks(tariff, power)
+            prior = measured_peaks(tariff, before.rename(series_id))
     return bill(tariff, energy, interval_length(energy.index, tariff), prior)

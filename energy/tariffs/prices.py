@@ -66,6 +66,13 @@ def demand_rates(tariff: Tariff, slots: pd.DatetimeIndex) -> pd.DataFrame:
     )
 
 
+def measured_peaks(tariff: Tariff, energy_kwh: pd.Series) -> dict[str, pd.DataFrame]:
+    """Per demand charge: the measured peaks (kW) per billing period code of an interval series
+    (kWh per interval, labelled by start; no missing values), as :func:`charge_peaks` gives them."""
+    power = demand_kw(tariff, energy_kwh.to_frame(energy_kwh.name or "site"), interval_length(energy_kwh.index, tariff))
+    return charge_peaks(tariff, power)
+
+
 def peaks_so_far_kw(tariff: Tariff, energy_kwh: pd.Series, before: pd.Timestamp) -> dict[str, float]:
     """Per demand charge: the billing period's peak before ``before`` from an interval series
     (kWh per interval, NaN = missing and ignored), raised to its lookback ratchet's floor."""
@@ -74,8 +81,7 @@ def peaks_so_far_kw(tariff: Tariff, energy_kwh: pd.Series, before: pd.Timestamp)
     series = series[series.index < before]
     if len(series) < 1 or not tariff.demand_charges:
         return {charge.name: 0.0 for charge in tariff.demand_charges}
-    power = demand_kw(tariff, series.to_frame("site"), interval_length(series.index, tariff))
-    peaks = charge_peaks(tariff, power)
+    peaks = measured_peaks(tariff, series.rename("site"))
     out = {}
     for charge in tariff.demand_charges:
         measured = peaks[charge.name]
