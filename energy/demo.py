@@ -20,7 +20,6 @@ What is invented, and documented here so nobody mistakes it for data:
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 import shutil
 import sys
@@ -39,8 +38,6 @@ from energy.histories.process import process_site
 from energy.histories.series import shift_weeks
 from energy.readings import store_readings
 from energy.setup import initialise
-
-log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -64,13 +61,20 @@ LOCATION_FACTOR_CITATION = (
 
 @dataclass
 class DemoSite:
-    """Where the demo's files are and the instants its story is told around (UTC)."""
+    """Where the demo's files are, its config and the main meter's history (UTC)."""
 
     workdir: Path
     config_path: Path
-    history_start: pd.Timestamp
-    history_end: pd.Timestamp
-    config: SiteConfig = field(repr=False, default=None)
+    config: SiteConfig = field(repr=False)
+    grid_kwh: pd.Series = field(repr=False)
+
+    @property
+    def history_start(self) -> pd.Timestamp:
+        return self.grid_kwh.index[0]
+
+    @property
+    def history_end(self) -> pd.Timestamp:
+        return self.grid_kwh.index[-1] + (self.grid_kwh.index[1] - self.grid_kwh.index[0])
 
 
 def shipped_data_dir() -> Path:
@@ -161,19 +165,18 @@ def prepare_workdir(workdir: Path, now: pd.Timestamp) -> DemoSite:
     """Copy the shipped demo site into ``workdir`` and write its demo-dated config."""
     data = shipped_data_dir()
     grid = demo_grid_kwh(now)
-    start, end = grid.index[0], grid.index[-1] + pd.Timedelta(minutes=15)
     site_dir, reference_dir = workdir / "site", workdir / "reference"
     shutil.copytree(data / "demo", site_dir, dirs_exist_ok=True)
     shutil.copytree(data / "reference", reference_dir, dirs_exist_ok=True)
     valid_from, valid_to = redate_factor_file(
         reference_dir / "electricitymaps_DE_2022_hourly.csv",
         reference_dir / LOCATION_FACTOR_FILE,
-        start,
+        grid.index[0],
         now + pd.Timedelta(days=8),
     )
     config_path = site_dir / "site.toml"
     config_path.write_text(demo_config_text((data / "demo" / "site.toml").read_text(encoding="utf-8"), valid_from, valid_to), encoding="utf-8")
-    return DemoSite(workdir, config_path, start, end, load_config(config_path))
+    return DemoSite(workdir, config_path, load_config(config_path), grid)
 
 
 def pv_power_kw(index: pd.DatetimeIndex, array: PVArray, latitude: float, longitude: float, seed: int = 2018) -> pd.Series:
@@ -227,7 +230,7 @@ def history_readings(grid_kwh: pd.Series, pv_kw: pd.Series, config: SiteConfig) 
 
 def build_history(engine, site: DemoSite) -> int:
     """Store the demo meters' year of counter readings; returns the number of readings."""
-    grid = demo_grid_kwh(site.history_end)
+    grid = site.grid_kwh
     config = site.config
     array = config.pv[0]
     pv_kw = pv_power_kw(grid.index, array, config.site.latitude, config.site.longitude)
@@ -318,10 +321,8 @@ def summary_text(outcome: DemoOutcome) -> str:
     elif plan is not None:
         lines.append(f"  plan for {outcome.plan_date}: {plan.describe()}")
     if outcome.realised:
-        realised = outcome.realised.get("savings", outcome.realised)
-        total = realised.get("total_eur") if isinstance(realised, dict) else None
-        if total is not None:
-            lines.append(f"  yesterday's plan, realised on measured load: savings {total:,.2f} EUR")
+        total = outcome.realised["savings"]["total_eur"]
+        lines.append(f"  yesterday's plan, realised on measured load: savings {total:,.2f} EUR")
     if outcome.report_summary is not None:
         lines.append("  last month (report summary):")
         for row in outcome.report_summary.itertuples(index=False):

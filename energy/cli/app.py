@@ -54,10 +54,6 @@ def interactive() -> bool:
     return sys.stderr.isatty()
 
 
-def not_available(command: str, issue: str) -> None:
-    raise NotAvailableError(f"'energy {command}' is not available yet (it lands with the {issue} work)")
-
-
 def _fail(message: str, code: int) -> int:
     print(f"energy: error: {message}", file=sys.stderr)
     return code

@@ -1,6 +1,5 @@
 """The energy command: init, import readings, export readings; clean errors."""
 
-from pathlib import Path
 
 import pytest
 
