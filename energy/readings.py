@@ -24,8 +24,36 @@ from energy.storage import bulk, schema
 from energy.timeutil import from_epoch_ms, timestamp_to_ms, to_epoch_ms
 
 COLUMNS = ["timestamp", "meter", "energy_kwh", "power_kw"]
-_OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$")
+UTC_OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$")  # Z, +hh, +hhmm or +hh:mm (readings and interval imports)
 _METER_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def read_csv_text(path: Path, empty_hint: str = "", **options) -> pd.DataFrame:
+    """A CSV file's cells as text (empty cells ``""``, header names stripped, a BOM dropped).
+
+    A missing, unreadable or empty file is an InputError naming it (``empty_hint`` is appended to
+    the empty-file message). ``options`` go to :func:`pandas.read_csv`.
+    """
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", **options)
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: file not found") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable CSV: {exc}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{path}: file is empty{empty_hint}") from exc
+    raw.columns = [c.strip() for c in raw.columns]
+    return raw
+
+
+def fail_first_line(path: Path, mask: np.ndarray, lines: np.ndarray, problem) -> None:
+    """An InputError at the first row where ``mask`` is set, naming its line (``lines``) and how
+    many more rows have the same problem. ``problem``: the text, or row position → text."""
+    if mask.any():
+        first = int(np.flatnonzero(mask)[0])
+        more = int(mask.sum()) - 1
+        suffix = f" ({more} more such line(s))" if more else ""
+        raise InputError(f"{path}: line {lines[first]}: {problem(first) if callable(problem) else problem}{suffix}")
 
 
 def parse_readings_csv(path: str | Path) -> pd.DataFrame:
@@ -34,39 +62,27 @@ def parse_readings_csv(path: str | Path) -> pd.DataFrame:
     Returns columns ``timestamp`` (tz-aware UTC), ``meter``, ``energy_kwh``, ``power_kw``.
     """
     path = Path(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: file not found") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable CSV: {exc}") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path}: file is empty (expected header {','.join(COLUMNS)})") from exc
-    raw.columns = [c.strip().lstrip("\ufeff") for c in raw.columns]
+    raw = read_csv_text(path, f" (expected header {','.join(COLUMNS)})", skipinitialspace=True)
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)} (expected header {','.join(COLUMNS)})")
-    line = pd.RangeIndex(2, len(raw) + 2)  # header is line 1
+    line = np.arange(2, len(raw) + 2)  # header is line 1
 
-    def fail(mask: np.ndarray, problem: str) -> None:
-        if mask.any():
-            first = int(np.flatnonzero(mask)[0])
-            count = int(mask.sum())
-            more = f" ({count - 1} more such line(s))" if count > 1 else ""
-            raise InputError(f"{path}: line {line[first]}: {problem(raw.iloc[first]) if callable(problem) else problem}{more}")
+    def fail(mask: np.ndarray, problem) -> None:
+        fail_first_line(path, mask, line, problem)
 
     stamps = raw["timestamp"].str.strip()
-    fail((~stamps.str.contains(_OFFSET)).to_numpy(), lambda r: f"timestamp {r['timestamp']!r} has no UTC offset (write e.g. 2024-03-01T12:00:00Z)")
+    fail((~stamps.str.contains(UTC_OFFSET)).to_numpy(), lambda i: f"timestamp {raw.at[i, 'timestamp']!r} has no UTC offset (write e.g. 2024-03-01T12:00:00Z)")
     times = pd.to_datetime(stamps, format="ISO8601", utc=True, errors="coerce")
-    fail(times.isna().to_numpy(), lambda r: f"timestamp {r['timestamp']!r} is not ISO 8601")
+    fail(times.isna().to_numpy(), lambda i: f"timestamp {raw.at[i, 'timestamp']!r} is not ISO 8601")
     meters = raw["meter"].str.strip()
-    fail((~meters.str.match(_METER_ID)).to_numpy(), lambda r: f"meter {r['meter']!r} is not a valid id (letters, digits, _ . -)")
+    fail((~meters.str.match(_METER_ID)).to_numpy(), lambda i: f"meter {raw.at[i, 'meter']!r} is not a valid id (letters, digits, _ . -)")
     values = {}
     for name in ("energy_kwh", "power_kw"):
         text = raw[name].str.strip()
         number = pd.to_numeric(text.where(text != ""), errors="coerce")
-        fail(((text != "") & number.isna()).to_numpy(), lambda r, n=name: f"{n} {r[n]!r} is not a number")
-        fail(np.isinf(number.to_numpy(dtype=float)), lambda r, n=name: f"{n} {r[n]!r} is not finite")
+        fail(((text != "") & number.isna()).to_numpy(), lambda i, n=name: f"{n} {raw.at[i, n]!r} is not a number")
+        fail(np.isinf(number.to_numpy(dtype=float)), lambda i, n=name: f"{n} {raw.at[i, n]!r} is not finite")
         values[name] = number.astype(float)
     fail((values["energy_kwh"].isna() & values["power_kw"].isna()).to_numpy(), "both energy_kwh and power_kw are empty")
     frame = pd.DataFrame({"timestamp": times, "meter": meters, **values})
@@ -146,7 +162,8 @@ def format_utc(times: pd.Series | pd.DatetimeIndex) -> list[str]:
     return list(np.where(millis == 0, whole, fractional))
 
 
-def _number(value: float) -> str:
+def format_number(value: float | None) -> str:
+    """A CSV cell: the shortest text that reads back as the same float; empty when missing."""
     return "" if value is None or np.isnan(value) else repr(float(value))
 
 
@@ -154,4 +171,4 @@ def write_readings_csv(frame: pd.DataFrame, out: IO[str] = sys.stdout) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for stamp, meter, energy, power in zip(format_utc(frame["timestamp"]), frame["meter"], frame["energy_kwh"], frame["power_kw"]):
-        writer.writerow([stamp, meter, _number(energy), _number(power)])
+        writer.writerow([stamp, meter, format_number(energy), format_number(power)])

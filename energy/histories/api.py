@@ -17,7 +17,6 @@ import csv
 import sys
 from typing import IO
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -29,7 +28,7 @@ from energy.histories.idle import idle_energy, production_mask
 from energy.histories.series import CALENDAR_FREQS, check_zone, complete, interval_grid, resample
 from energy.histories.site import SITE_ID
 from energy.histories.store import load_intervals
-from energy.readings import format_utc
+from energy.readings import format_number, format_utc
 from energy.storage import schema
 
 _BUCKET_STEP = {"1D": pd.DateOffset(days=1), "W-MON": pd.DateOffset(weeks=1), "MS": pd.DateOffset(months=1)}
@@ -87,24 +86,39 @@ def history(
             pd.Timedelta(freq)
         except ValueError as exc:
             raise InputError(f"--freq: {freq!r} is not a resolution (use e.g. 15min, 1h, 1D, 1W, 1MS)") from exc
-    interval = pd.Timedelta(minutes=interval_minutes)
     calendar = freq in CALENDAR_FREQS
+    full = _complete_period(engine, kind, series_id, start, end, interval_minutes, freq if calendar else None, tz)
+    if freq is None or (not calendar and pd.Timedelta(freq) == pd.Timedelta(minutes=interval_minutes)):
+        return full.tz_convert(tz)
+    return resample(full, freq, tz)
+
+
+def _complete_period(
+    engine: Engine,
+    kind: str,
+    series_id: str,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    interval_minutes: int,
+    calendar_freq: str | None,
+    tz: str,
+) -> pd.DataFrame:
+    """The stored intervals complete over ``[start, end)`` (by default the stored span), widened to
+    whole local buckets of ``calendar_freq`` if given; empty when nothing is stored and no period
+    is given. Loads the series once unless widening moves a given bound past what was loaded."""
     stored = None
     if start is None or end is None:
         stored = load_intervals(engine, kind, series_id, start, end)
         if stored.empty:  # nothing stored and no period given: nothing to show
             return quality.frame(pd.DatetimeIndex([], tz=tz), [], [])
-        start = stored.index[0] if start is None else start
-        end = stored.index[-1] + interval if end is None else end
-    if calendar:
-        start, end = calendar_period(pd.Timestamp(start), pd.Timestamp(end), freq, tz)
-        stored = None
-    if stored is None:
-        stored = load_intervals(engine, kind, series_id, start, end)
-    full = complete(stored, interval_grid(start, end, interval_minutes))
-    if freq is None or (not calendar and pd.Timedelta(freq) == interval):
-        return full.tz_convert(tz)
-    return resample(full, freq, tz)
+    first = stored.index[0] if start is None else pd.Timestamp(start)
+    stop = stored.index[-1] + pd.Timedelta(minutes=interval_minutes) if end is None else pd.Timestamp(end)
+    if calendar_freq is not None:
+        first, stop = calendar_period(first, stop, calendar_freq, tz)
+    # An open bound was loaded in full; a given one widened outwards reaches rows not loaded.
+    if stored is None or (start is not None and first < start) or (end is not None and stop > end):
+        stored = load_intervals(engine, kind, series_id, first, stop)
+    return complete(stored, interval_grid(first, stop, interval_minutes))
 
 
 def meter_history(engine: Engine, meter_id: str, start=None, end=None, freq: str | None = None, tz: str | None = None) -> pd.DataFrame:
@@ -137,17 +151,9 @@ def idle_history(
     indexed by bucket start in ``tz`` (default the site's zone)."""
     config.machine(machine_id)  # an unknown machine is an InputError naming the known ones
     tz = check_zone(tz or config.site.timezone, "tz")
-    series = history(engine, "machine", machine_id, start, end, tz=tz)
-    if freq in CALENDAR_FREQS and not series.empty:
-        step = pd.Timedelta(minutes=config.site.interval_minutes)
-        first, last = calendar_period(series.index[0], series.index[-1] + step, freq, tz)
-        if (first, last) != (series.index[0], series.index[-1] + step):
-            series = history(engine, "machine", machine_id, first, last, tz=tz)
+    calendar_freq = freq if freq in CALENDAR_FREQS else None
+    series = _complete_period(engine, "machine", machine_id, start, end, site_settings(engine)[1], calendar_freq, tz).tz_convert(tz)
     return idle_energy(series, production_mask(series.index, config.calendar, tz), freq, tz)
-
-
-def _number(value: float) -> str:
-    return "" if np.isnan(value) else repr(float(value))
 
 
 def write_intervals_csv(frame: pd.DataFrame, out: IO[str] = sys.stdout) -> None:
@@ -155,4 +161,4 @@ def write_intervals_csv(frame: pd.DataFrame, out: IO[str] = sys.stdout) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["interval_start", "energy_kwh", "quality"])
     for stamp, energy, flag in zip(format_utc(frame.index), frame["energy_kwh"].to_numpy(), frame["quality"]):
-        writer.writerow([stamp, _number(energy), flag])
+        writer.writerow([stamp, format_number(energy), flag])

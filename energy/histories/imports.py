@@ -23,7 +23,6 @@ is rejected when it is stored (:func:`import_intervals`).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -38,12 +37,12 @@ from energy.histories.api import stored_site_settings
 from energy.histories.process import derive
 from energy.histories.series import check_zone
 from energy.histories.store import store_intervals
+from energy.readings import UTC_OFFSET, fail_first_line, read_csv_text
 from energy.timeutil import from_epoch_ms, to_epoch_ms
 
 Stamps = Literal["start", "end"]
 Midnight = Literal["auto", "next-day", "this-day"]
 Unit = Literal["kWh", "kW"]
-_OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 _DAY_MS = 86_400_000
 
 # How the shipped steel-plant file (UCI data set 851, see data/demo/ATTRIBUTION.md) is read:
@@ -57,30 +56,6 @@ STEEL_FILE_OPTIONS = {
     "tz": "Asia/Seoul",
     "interval_minutes": 15,
 }
-
-
-def _fail_first(path: Path, mask: np.ndarray, lines: np.ndarray, problem) -> None:
-    if mask.any():
-        first = int(np.flatnonzero(mask)[0])
-        more = int(mask.sum()) - 1
-        suffix = f" ({more} more such line(s))" if more else ""
-        raise InputError(f"{path}: line {lines[first]}: {problem(first)}{suffix}")
-
-
-def _read(path: Path, columns: list[str]) -> pd.DataFrame:
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: file not found") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable CSV: {exc}") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path}: file is empty") from exc
-    raw.columns = [c.strip() for c in raw.columns]
-    missing = [c for c in columns if c not in raw.columns]
-    if missing:
-        raise InputError(f"{path}: no column {', '.join(map(repr, missing))} (columns: {', '.join(raw.columns)})")
-    return raw
 
 
 def _midnight_next_day(path: Path, wall: pd.Series, lines: np.ndarray, midnight: Midnight) -> np.ndarray:
@@ -110,16 +85,16 @@ def _parse_times(path: Path, text: pd.Series, lines: np.ndarray, time_format: st
     parse = {"format": time_format or "ISO8601", "errors": "coerce"}
     # Unreadable stamps first (utc=True parses stamps with and without offsets alike).
     times = pd.to_datetime(text, utc=True, **parse)
-    _fail_first(path, times.isna().to_numpy(), lines, lambda i: f"timestamp {text.iloc[i]!r} does not match {time_format or 'ISO 8601'}")
-    has_offset = text.str.contains(_OFFSET).to_numpy() if time_format is None else np.full(len(text), "%z" in time_format)
-    _fail_first(path, has_offset != has_offset[0], lines, lambda i: f"timestamp {text.iloc[i]!r}: some stamps have a UTC offset and others do not")
+    fail_first_line(path, times.isna().to_numpy(), lines, lambda i: f"timestamp {text.iloc[i]!r} does not match {time_format or 'ISO 8601'}")
+    has_offset = text.str.contains(UTC_OFFSET).to_numpy() if time_format is None else np.full(len(text), "%z" in time_format)
+    fail_first_line(path, has_offset != has_offset[0], lines, lambda i: f"timestamp {text.iloc[i]!r}: some stamps have a UTC offset and others do not")
     if has_offset[0]:
         return pd.DatetimeIndex(times)
     wall = pd.to_datetime(text, **parse)
     if stamps == "end":
         wall = wall.where(~_midnight_next_day(path, wall, lines, midnight), wall + pd.Timedelta(days=1))
     local = pd.DatetimeIndex(wall).tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-    _fail_first(
+    fail_first_line(
         path, local.isna(), lines,
         lambda i: f"local time {text.iloc[i]!r} does not exist or is ambiguous in {tz} (daylight saving): write stamps with a UTC offset",
     )
@@ -166,7 +141,10 @@ def read_interval_csv(
     if midnight not in ("auto", "next-day", "this-day"):
         raise InputError(f"--midnight: {midnight!r} must be auto, next-day or this-day")
     check_zone(tz, "tz")
-    raw = _read(path, [time_column, value_column])
+    raw = read_csv_text(path)
+    missing = [c for c in (time_column, value_column) if c not in raw.columns]
+    if missing:
+        raise InputError(f"{path}: no column {', '.join(map(repr, missing))} (columns: {', '.join(raw.columns)})")
     lines = np.arange(2, len(raw) + 2)  # the header is line 1
     if raw.empty:
         raise InputError(f"{path}: no data rows")
@@ -174,18 +152,18 @@ def read_interval_csv(
     stamps_ms = to_epoch_ms(times)
     interval_ms = _interval_ms(path, stamps_ms, interval_minutes)
     starts_ms = stamps_ms - interval_ms if stamps == "end" else stamps_ms
-    _fail_first(path, starts_ms % interval_ms != 0, lines, lambda i: f"timestamp {raw[time_column].iloc[i]!r} is not on the {interval_ms // 60_000}-minute grid")
+    fail_first_line(path, starts_ms % interval_ms != 0, lines, lambda i: f"timestamp {raw[time_column].iloc[i]!r} is not on the {interval_ms // 60_000}-minute grid")
     order = np.argsort(starts_ms, kind="stable")
     repeated = np.zeros(len(raw), dtype=bool)
     repeated[order[1:]] = np.diff(starts_ms[order]) == 0
-    _fail_first(
+    fail_first_line(
         path, repeated, lines,
         lambda i: f"timestamp {raw[time_column].iloc[i]!r}: a second row for the interval of line {lines[order[np.searchsorted(starts_ms[order], starts_ms[i])]]}",
     )
     text = raw[value_column].str.strip()
     value = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
-    _fail_first(path, (text != "").to_numpy() & np.isnan(value), lines, lambda i: f"{value_column} {text.iloc[i]!r} is not a number")
-    _fail_first(path, np.isinf(value), lines, lambda i: f"{value_column} {text.iloc[i]!r} is not finite")
+    fail_first_line(path, (text != "").to_numpy() & np.isnan(value), lines, lambda i: f"{value_column} {text.iloc[i]!r} is not a number")
+    fail_first_line(path, np.isinf(value), lines, lambda i: f"{value_column} {text.iloc[i]!r} is not finite")
     energy = value * (interval_ms / 3_600_000) if unit == "kW" else value
     code = np.where(np.isnan(energy), 2, 0)
     return quality.frame(from_epoch_ms(starts_ms[order]), energy[order], code[order])
@@ -200,8 +178,11 @@ def import_intervals(
     over the imported period, in the same transaction. Returns the stored series.
     """
     frame = read_interval_csv(path, **options)
-    site = stored_site_settings(engine)
-    site_minutes = config.site.interval_minutes if config is not None else site[1] if site else None
+    if config is not None:
+        site_minutes = config.site.interval_minutes
+    else:  # the stored site's, if any: asked only without a config
+        stored = stored_site_settings(engine)
+        site_minutes = stored[1] if stored else None
     spacing = frame.index[1:] - frame.index[:-1]
     file_minutes = options.get("interval_minutes") or (spacing.min() // pd.Timedelta(minutes=1) if len(spacing) else None)
     if site_minutes is not None and file_minutes is not None and file_minutes != site_minutes:

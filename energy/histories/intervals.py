@@ -184,8 +184,9 @@ def meter_intervals(
     and ``quality``. See the module doc for the rules.
     """
     interval_ms = interval_minutes * 60_000
-    order = np.argsort(to_epoch_ms(readings["timestamp"]), kind="stable")
-    t_all = to_epoch_ms(readings["timestamp"])[order]
+    t_read = to_epoch_ms(readings["timestamp"])
+    order = np.argsort(t_read, kind="stable")
+    t_all = t_read[order]
     unique = np.concatenate([[True], np.diff(t_all) > 0]) if len(t_all) else np.zeros(0, dtype=bool)
     t_all = t_all[unique]
 

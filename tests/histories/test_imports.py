@@ -132,6 +132,13 @@ def test_options_kw_end_stamps_with_offsets_and_empty_values(tmp_path):
     assert list(frame["quality"]) == ["measured", "measured", "missing"]
 
 
+def test_stamps_with_an_hour_only_offset_are_read_as_offsets(tmp_path):
+    path = write(tmp_path, "timestamp,energy_kwh\n2024-01-01T00:00+09,1\n2024-01-01T00:15+09,2\n")
+    frame = read_interval_csv(path, tz="Europe/Berlin")
+    assert list(frame.index) == list(pd.date_range("2023-12-31T15:00Z", periods=2, freq="15min"))
+    np.testing.assert_array_equal(frame["energy_kwh"], [1.0, 2.0])
+
+
 def test_import_command_rejects_bad_input_with_one_line(tmp_path, sqlite_url):
     engine = storage.connect(sqlite_url)
     storage.upgrade(engine)
