@@ -267,7 +267,7 @@ def overview(engine: Engine, site: Site, day: dt.date, now: pd.Timestamp | None 
         day=day,
         today=today,
         yesterday=power_kw(engine, site, "site", SITE_ID, before, start),
-        forecast=forecast_vs_actual(engine, site, "site", SITE_ID, start, end),
+        forecast=forecast_vs_actual(engine, site, "site", SITE_ID, start, end, measured=today),
         month=month_to_date(engine, site, min(end, max(now, start + site.interval))),
         grid_limit_kw=site.config.planning.grid_limit_kw if site.config else None,
         alerts=alerts(engine, site, today, now),
@@ -314,13 +314,16 @@ def age_text(age: pd.Timedelta) -> str:
 
 
 def forecast_vs_actual(
-    engine: Engine, site: Site, kind: str, series_id: str, start: pd.Timestamp, end: pd.Timestamp
+    engine: Engine, site: Site, kind: str, series_id: str, start: pd.Timestamp, end: pd.Timestamp,
+    measured: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Forecast power with its prediction intervals against the measured power, per interval
     (``kind`` ``machine`` or ``site``: a stored forecast series and the history of the same name).
 
     Columns ``forecast_kw``, ``lo80_kw``, ``hi80_kw``, ``lo95_kw``, ``hi95_kw``, ``actual_kw``,
     ``model``; for each interval the newest issued forecast wins. Empty when none is stored.
+    ``measured``: the series' :func:`power_kw` over ``[start, end)`` when the caller has already
+    read it (otherwise it is read here).
     """
     fruns, rows = schema.forecast_runs, schema.forecasts
     query = (
@@ -339,7 +342,7 @@ def forecast_vs_actual(
     if frame.empty:
         frame["actual_kw"] = pd.Series(dtype=float)
         return frame
-    actual = power_kw(engine, site, kind, series_id, frame.index[0], frame.index[-1] + site.interval)
+    actual = measured if measured is not None else power_kw(engine, site, kind, series_id, frame.index[0], frame.index[-1] + site.interval)
     frame["actual_kw"] = actual["power_kw"].reindex(frame.index)
     return frame
 

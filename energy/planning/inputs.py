@@ -1,11 +1,9 @@
 """The stored data a day's plan is built from, read per planning slot.
 
 These are the seams between planning and the areas that produce the data: forecasts
-(``forecast_runs``/``forecasts``), tariffs (``energy.tariffs``), emissions
-(``emission_sources``/``emission_factors``) and histories (``intervals``). Each function reads the
-tables of ``energy.storage.schema`` directly and returns one value per slot (a pandas Series
-indexed by the UTC slot starts), so any of them can be re-pointed to its area's own API without
-touching the rest of planning.
+(``energy.forecasts.store``), tariffs (``energy.tariffs``), emissions (``energy.emissions``) and
+histories (``energy.histories.store``). Each function returns one value per slot (a pandas Series
+indexed by the UTC slot starts).
 
 Conventions assumed (see ``docs/nightly.md``):
 - the site series (``kind="site", series_id="site"``) is what ``energy.histories`` makes it: the
@@ -26,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -38,7 +35,7 @@ from energy.histories.store import load_intervals
 from energy.emissions import load_factor_sources, load_slot_intensity
 from energy.storage import schema
 from energy.tariffs import planning_inputs, problem_demand_charge, stored_tariff
-from energy.timeutil import from_epoch_ms, timestamp_to_ms
+from energy.timeutil import timestamp_to_ms
 
 
 def day_slots(day: dt.date, tz: str, resolution_minutes: int) -> pd.DatetimeIndex:
@@ -68,41 +65,16 @@ def latest_forecast_kw(engine: Engine, kind: str, series_id: str, slots: pd.Date
         .order_by(runs.c.issued_ms.desc(), runs.c.id.desc())
         .limit(1)
     )
-    rows = schema.forecasts
     with engine.connect() as conn:
         run_id = conn.execute(query).scalar()
-        if run_id is None:
-            return None
-        data = conn.execute(
-            sa.select(rows.c.start_ms, rows.c.power_kw)
-            .where(rows.c.run_id == run_id, rows.c.start_ms >= first, rows.c.start_ms < end)
-            .order_by(rows.c.start_ms)
-        ).fetchall()
-    series = _on_slots(data, slots, hold=False)
+    if run_id is None:
+        return None
+    # Imported here: the energy.forecasts package pulls in statsmodels and pvlib (~2 s), which
+    # the CLI and the dashboard should not pay for just by importing planning.
+    from energy.forecasts.store import load_forecast
+
+    series = load_forecast(engine, run_id)["power_kw"].reindex(slots)
     return (series, run_id) if series.notna().all() else None
-
-
-HOLD = pd.Timedelta(hours=1)  # the coarsest price or factor resolution carried into slots
-
-
-def _on_slots(data: list, slots: pd.DatetimeIndex, hold: bool) -> pd.Series:
-    """Rows of (start_ms, value) on the slots, NaN where none.
-
-    With ``hold`` a value also covers the slots after it, up to ``HOLD`` after its start (an
-    hourly price covers four quarter hours, not the rest of the day).
-    """
-    if data:
-        start_ms, values = zip(*data)
-        series = pd.Series(np.asarray(values, dtype=float), index=from_epoch_ms(start_ms))
-    else:
-        series = pd.Series([], index=from_epoch_ms([]), dtype=float)
-    series = series[~series.index.duplicated(keep="last")]
-    if not hold:
-        return series.reindex(slots)
-    union = series.index.union(slots)
-    held = series.reindex(union).ffill().reindex(slots)
-    since = pd.Series(series.index, index=series.index).reindex(union).ffill().reindex(slots)
-    return held.where(slots.to_series(index=slots) - since < HOLD)
 
 
 @dataclass(frozen=True)
