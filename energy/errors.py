@@ -7,7 +7,3 @@ with status 1), so its message must name the file, the row or field, and what wa
 
 class InputError(Exception):
     """Bad input: a config, CSV, tariff, problem or job file, or a command-line value."""
-
-
-class NotAvailableError(Exception):
-    """A contract subcommand whose capability has not landed yet."""

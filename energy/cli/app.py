@@ -18,11 +18,10 @@ from typing import Annotated
 
 import typer
 
-from energy.errors import InputError, NotAvailableError
+from energy.errors import InputError
 
 EXIT_BAD_INPUT = 1
 EXIT_INFEASIBLE = 2
-EXIT_NOT_AVAILABLE = 3
 EXIT_LOCKED = 4
 EXIT_INTERRUPTED = 130
 
@@ -90,8 +89,6 @@ def main(argv: list[str] | None = None) -> None:
         code = result if isinstance(result, int) else 0
     except InputError as exc:
         code = _fail(str(exc), EXIT_BAD_INPUT)
-    except NotAvailableError as exc:
-        code = _fail(str(exc), EXIT_NOT_AVAILABLE)
     except KeyboardInterrupt:
         code = _fail("interrupted", EXIT_INTERRUPTED)
     except Exception as exc:  # the last line of defence: one line, traceback only on request

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from energy.config import SiteConfig
-from energy.errors import InputError, NotAvailableError
+from energy.errors import InputError
 from energy.planning import export, inputs, recipes, runs
 from energy.planning.jobs import Job, read_jobs
 from energy.planning.problem import build_problem, duration_slots, scheduled_machines
@@ -70,10 +70,8 @@ class RunSummary:
 
 def solve(problem: dict, time_limit_s: float, gap: float) -> dict:
     """The optimiser's schedule for a contract problem (``optimizer.solve``)."""
-    try:
-        from optimizer import solve as optimizer_solve
-    except ImportError as exc:
-        raise NotAvailableError(f"the optimiser is not installed ({exc})") from exc
+    from optimizer import solve as optimizer_solve  # Pyomo loads only when a plan is solved
+
     return optimizer_solve(problem, time_limit_s=time_limit_s, gap=gap)
 
 
