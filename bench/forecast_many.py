@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,7 +35,8 @@ from energy.forecasts.selection import CANDIDATES
 from energy.forecasts.series import power_kw_from_intervals
 from energy.histories import read_steel_csv
 
-STEEL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "load" / "steel_industry_2018_15min.csv"
+from _common import STEEL_CSV  # bench/, beside this script
+
 CALENDAR = ForecastCalendar(timezone="Asia/Seoul", country="KR")
 DAY = 96
 HISTORY_DAYS = 60

@@ -15,7 +15,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 
@@ -27,7 +26,8 @@ from energy.forecasts.selection import CANDIDATES, forecast_series
 from energy.forecasts.series import power_kw_from_intervals
 from energy.histories import read_steel_csv
 
-STEEL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "load" / "steel_industry_2018_15min.csv"
+from _common import STEEL_CSV  # bench/, beside this script
+
 CALENDAR = ForecastCalendar(timezone="Asia/Seoul", country="KR")
 FIT_DAYS = 56
 

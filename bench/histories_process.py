@@ -24,7 +24,7 @@ from energy.config import parse_config
 from energy.histories import process_site
 from energy.readings import store_readings
 from energy.storage.site import store_site
-from histories_db import LOCAL_PG, scratch_postgresql, scratch_sqlite  # bench/, beside this script
+from _common import LOCAL_PG, scratch_postgresql, scratch_sqlite  # bench/, beside this script
 
 POLL = pd.Timedelta(seconds=10)
 START = pd.Timestamp("2024-03-01", tz="UTC")

@@ -22,7 +22,7 @@ from energy.config import parse_config
 from energy.histories import machine_history
 from energy.histories.store import store_intervals
 from energy.storage.site import store_site
-from histories_db import LOCAL_PG, scratch_postgresql, scratch_sqlite  # bench/, beside this script
+from _common import LOCAL_PG, scratch_postgresql, scratch_sqlite  # bench/, beside this script
 
 TZ = "Europe/Berlin"
 YEAR_START = pd.Timestamp("2024-01-01", tz=TZ)

@@ -24,9 +24,7 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +33,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from energy import storage  # noqa: E402
+from _common import scratch_postgresql, scratch_site  # noqa: E402  (bench/, beside this script)
 
 MODELS = ["janitza_umg96rme", "eastron_sdm630", "carlo_gavazzi_em24", "abb_b23", "schneider_iem3000", "schneider_pm5100"]
 PROBE_STEP_S = 1.7
@@ -118,25 +116,15 @@ def main() -> None:
     if not args.pg:
         run(args, None)
         return
-    admin = storage.connect(args.pg)
-    name = f"energy_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        run(args, admin.url.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_postgresql(args.pg) as url:
+        run(args, url)
 
 
 def run(args, url: str | None) -> None:
 
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
+    with scratch_site(url) as (folder, engine):
         config = write_config(folder, args.meters, args.batch)
-        url = url or f"sqlite:///{folder / 'bench.db'}"
-        engine = storage.connect(url)
-        storage.upgrade(engine)
+        url = engine.url.render_as_string(hide_password=False)
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         start = time.time() + 1.0
         simulator = subprocess.Popen([sys.executable, "-c", SIMULATOR, str(config), str(PROBE_STEP_S), str(start), str(args.seconds + 10)], env=env, stdout=subprocess.PIPE, text=True)

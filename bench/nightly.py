@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,11 +27,12 @@ import datetime as dt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from energy import storage  # noqa: E402
 from energy.histories.store import store_intervals  # noqa: E402
 from energy.config import load_config  # noqa: E402
 from energy.planning import run_nightly  # noqa: E402
 from tests.planning import seed  # noqa: E402
+
+from _common import scratch_site  # noqa: E402  (bench/, beside this script)
 
 
 def store_history(engine, config, days: int) -> None:
@@ -59,11 +59,8 @@ def main() -> None:
     parser.add_argument("--db", help="an empty database URL (default: SQLite in a temporary folder)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        engine = storage.connect(args.db or f"sqlite:///{folder / 'energy.db'}")
-        clock = time.perf_counter()
-        storage.upgrade(engine)
+    clock = time.perf_counter()
+    with scratch_site(args.db) as (folder, engine):
         config = load_config(seed.write_site(folder, machines=args.machines))
         seed.seed_day(engine, config)
         store_history(engine, config, args.history_days)

@@ -16,15 +16,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from energy import storage  # noqa: E402
 from energy.reports import build_report, save_report  # noqa: E402
 from tests.reports import seed  # noqa: E402
+
+from _common import scratch_site  # noqa: E402  (bench/, beside this script)
 
 
 def main() -> None:
@@ -33,10 +33,7 @@ def main() -> None:
     parser.add_argument("--db", help="an empty database URL (default: SQLite in a temporary folder)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        engine = storage.connect(args.db or f"sqlite:///{folder / 'energy.db'}")
-        storage.upgrade(engine)
+    with scratch_site(args.db) as (folder, engine):
         machines = ["press", "oven"] + [f"m{i}" for i in range(3, args.machines + 1)]
         began = time.perf_counter()
         seeded = seed.seed(engine, folder, machines=machines, first=dt.date(2023, 1, 1), last=dt.date(2024, 12, 31),
@@ -57,7 +54,6 @@ def main() -> None:
         print(f"build (read + tables): {build:.2f} s")
         total = build + times["xlsx"] + times["pdf"]
         print(f"year report, build + XLSX + PDF: {total:.2f} s (target ≤ 30 s)")
-        engine.dispose()
 
 
 if __name__ == "__main__":

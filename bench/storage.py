@@ -11,18 +11,16 @@ server; a scratch database is created and dropped).
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from energy import storage
 from energy.histories.store import load_intervals, store_intervals
 from energy.readings import store_readings
+
+from _common import LOCAL_PG, scratch_postgresql, scratch_sqlite  # bench/, beside this script
 
 
 def readings_frame(rows: int, meters: int = 100) -> pd.DataFrame:
@@ -66,25 +64,17 @@ def measure(url: str, readings: pd.DataFrame) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg", default=LOCAL_PG)
     args = parser.parse_args()
     readings = readings_frame(args.rows)
 
-    with tempfile.TemporaryDirectory() as folder:
-        rate, read_s = measure(f"sqlite:///{Path(folder) / 'bench.db'}", readings)
+    with scratch_sqlite() as url:
+        rate, read_s = measure(url, readings)
         print(f"sqlite      insert {len(readings):,} readings: {rate:,.0f} rows/s   read 35,040 intervals: {read_s:.3f} s")
 
-    name = f"energy_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.pg.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        rate, read_s = measure(args.pg.rsplit("/", 1)[0] + f"/{name}", readings)
+    with scratch_postgresql(args.pg) as url:
+        rate, read_s = measure(url, readings)
         print(f"postgresql  insert {len(readings):,} readings: {rate:,.0f} rows/s   read 35,040 intervals: {read_s:.3f} s")
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
-        admin.dispose()
 
 
 if __name__ == "__main__":

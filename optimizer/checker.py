@@ -44,6 +44,16 @@ class CheckResult:
         return not self.violations
 
 
+def placements_of(document: dict) -> Placements:
+    """The placements of a schedule document's ``jobs`` (taken as they are: :func:`check` validates)."""
+    return {j["id"]: (j["machine"], j["start_slot"]) for j in document["jobs"]}
+
+
+def penalised(document: dict) -> float:
+    """The objective the MILP minimises: a schedule document's cost plus any move penalty."""
+    return document["objective_eur"] + document.get("move_penalty_eur", 0.0)
+
+
 def on_masks(problem: Problem, machines_on: dict[str, list]) -> dict[str, np.ndarray]:
     """Machine id → boolean array over the slots: is the machine on?"""
     masks = {m.id: np.zeros(problem.horizon_slots, dtype=bool) for m in problem.machines}

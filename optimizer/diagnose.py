@@ -78,7 +78,7 @@ def diagnose(problem: Problem, prepared: Prepared, deadline: float) -> list[str]
     if not outcome.has_solution:
         return [
             "HiGHS proved that no schedule exists, and the elastic re-solve that would locate the conflict "
-            f"did not finish in time (no job alone breaks its window, machines or grid limit; "
+            "did not finish in time (no job alone breaks its window, machines or grid limit; "
             "the conflict is between jobs competing for machines, precedence or the grid limit)"
         ]
     placements, _ = read_schedule(model, problem)

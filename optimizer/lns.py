@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from optimizer.checker import penalised, placements_of
 from optimizer.highs import SolveStats, run_highs
 from optimizer.model import ModelOptions, build_model, read_schedule, set_start_values
 from optimizer.prepare import Prepared
@@ -60,7 +61,7 @@ def improve_by_windows(
         share = (deadline - now) / (len(windows) - number)
         if share < 1.0:
             break
-        placements = {j["id"]: (j["machine"], j["start_slot"]) for j in current["jobs"]}
+        placements = placements_of(current)
         model = build_model(problem, window_prepared(problem, prepared, placements, first, end), options)
         set_start_values(model, problem, placements, current["machines_on"])
         outcome = run_highs(model, time.perf_counter() + max(share - (time.perf_counter() - now), 0.5), 0.0, True, SolveStats())
@@ -70,9 +71,7 @@ def improve_by_windows(
         if len(solved) < len(problem.jobs):
             continue
         candidate = evaluate(solved, machines_on)
-        if candidate["objective_eur"] + candidate.get("move_penalty_eur", 0.0) < (
-            current["objective_eur"] + current.get("move_penalty_eur", 0.0) - 1e-6
-        ):
+        if penalised(candidate) < penalised(current) - 1e-6:
             log.info("window [%d, %d): %.2f → %.2f", first, end, current["objective_eur"], candidate["objective_eur"])
             current = candidate
     return current

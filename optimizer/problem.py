@@ -75,6 +75,11 @@ class DemandCharge:
     peak_so_far_kw: float = 0.0
 
 
+def _read_only(values: np.ndarray) -> np.ndarray:
+    values.setflags(write=False)
+    return values
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
     """A validated problem; arrays have one value per slot (length ``horizon_slots``)."""
@@ -100,15 +105,16 @@ class Problem:
         """h: the slot length in hours."""
         return self.resolution_minutes / 60.0
 
-    @property
+    # Computed once (read-only): the heuristic reads them in its innermost loop.
+    @cached_property
     def net_base_kw(self) -> np.ndarray:
         """Base load minus PV per slot, kW: the grid power before any scheduled machine or job."""
-        return self.base_load_kw - self.pv_kw
+        return _read_only(self.base_load_kw - self.pv_kw)
 
-    @property
+    @cached_property
     def import_cost_eur_per_kwh(self) -> np.ndarray:
         """Energy price plus the carbon price of imported energy, per slot."""
-        return self.price_eur_per_kwh + self.co2_price_eur_per_t * self.co2_g_per_kwh / 1e6
+        return _read_only(self.price_eur_per_kwh + self.co2_price_eur_per_t * self.co2_g_per_kwh / 1e6)
 
     def machine(self, machine_id: str) -> Machine:
         return self._machines_by_id[machine_id]
@@ -149,10 +155,16 @@ class _Reader:
                 raise InputError(f"{self.source}: {where}field {name}: unknown field (allowed: {', '.join(sorted(allowed))})")
         return obj
 
+    def given(self, obj: dict, name: str, where: str, required: bool) -> bool:
+        """Whether ``obj`` states ``name`` (null counts as absent); absent and ``required`` is an error."""
+        if name in obj and obj[name] is not None:
+            return True
+        if required:
+            raise self.fail(where, name, "is required")
+        return False
+
     def number(self, obj: dict, name: str, where: str, default=None, minimum=None, strict=False, required=False):
-        if name not in obj or obj[name] is None:
-            if required:
-                raise self.fail(where, name, "is required")
+        if not self.given(obj, name, where, required):
             return default
         value = obj[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -162,9 +174,7 @@ class _Reader:
         return float(value)
 
     def integer(self, obj: dict, name: str, where: str, default=None, minimum=None, maximum=None, required=False):
-        if name not in obj or obj[name] is None:
-            if required:
-                raise self.fail(where, name, "is required")
+        if not self.given(obj, name, where, required):
             return default
         value = obj[name]
         if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
@@ -177,9 +187,7 @@ class _Reader:
         return value
 
     def string(self, obj: dict, name: str, where: str, default=None, required=False) -> str | None:
-        if name not in obj or obj[name] is None:
-            if required:
-                raise self.fail(where, name, "is required")
+        if not self.given(obj, name, where, required):
             return default
         if not isinstance(obj[name], str) or (required and not obj[name]):
             raise self.fail(where, name, f"must be a non-empty string, got {obj[name]!r}")
@@ -187,9 +195,7 @@ class _Reader:
 
     def series(self, obj: dict, name: str, where: str, length: int, default: float | None, scalar_ok=False,
                minimum=None) -> np.ndarray:
-        if name not in obj or obj[name] is None:
-            if default is None:
-                raise self.fail(where, name, "is required")
+        if not self.given(obj, name, where, required=default is None):
             return np.full(length, float(default))
         value = obj[name]
         if scalar_ok and isinstance(value, (int, float)) and not isinstance(value, bool):

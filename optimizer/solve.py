@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 
-from optimizer.checker import COST_COMPONENTS, Placements, check
+from optimizer.checker import COST_COMPONENTS, Placements, check, penalised, placements_of
 from optimizer.coarse import coarsen, refine
 from optimizer.diagnose import diagnose, explain_unplaced
 from optimizer.heuristic import STRATEGIES, greedy_schedule, on_intervals_for
@@ -94,11 +94,6 @@ def schedule_document(problem: Problem, placements: Placements, machines_on: dic
     return document
 
 
-def penalised(document: dict) -> float:
-    """The objective the MILP minimises: the cost plus any move penalty."""
-    return document["objective_eur"] + document.get("move_penalty_eur", 0.0)
-
-
 def baseline_document(problem: Problem) -> dict | None:
     """The planned schedule's cost (machines on from their first planned start to last planned end)."""
     if not problem.has_plan:
@@ -109,19 +104,13 @@ def baseline_document(problem: Problem) -> dict | None:
         end = min(start + problem.job(job_id).duration_slots, problem.horizon_slots)
         first, last = spans.get(machine_id, (start, end))
         spans[machine_id] = [min(first, start), max(last, end)]
-    machines_on = {m: [span] for m, span in spans.items()}
-    result = check(problem, {"jobs": [{"id": j, "machine": m, "start_slot": s} for j, (m, s) in placements.items()],
-                             "machines_on": machines_on})
-    baseline = {"objective_eur": result.objective_eur, "cost_breakdown": result.cost_breakdown,
-                "jobs": [{"id": j, "machine": m, "start_slot": s} for j, (m, s) in placements.items()],
-                "machines_on": machines_on}
+    plan = {"jobs": [{"id": j, "machine": m, "start_slot": s} for j, (m, s) in placements.items()],
+            "machines_on": {m: [span] for m, span in spans.items()}}
+    result = check(problem, plan)
+    baseline = {"objective_eur": result.objective_eur, "cost_breakdown": result.cost_breakdown, **plan}
     if result.violations:  # the site's own plan may break a constraint: cost it anyway, say so
         baseline["violations"] = result.violations
     return baseline
-
-
-def placements_of(document: dict) -> Placements:
-    return {j["id"]: (j["machine"], j["start_slot"]) for j in document["jobs"]}
 
 
 def heuristic_start(
@@ -193,8 +182,9 @@ def build_within(problem: Problem, prepared, options: ModelOptions | None, deadl
     The build runs in a daemon thread so that a model that takes longer than the time left
     cannot break the wall clock (the thread is abandoned; the process stays responsive).
     """
-    if model_entries(problem, prepared) > MAX_MODEL_ENTRIES:
-        log.warning("model skipped: about %d nonzeros (limit %d)", model_entries(problem, prepared), MAX_MODEL_ENTRIES)
+    entries = model_entries(problem, prepared)
+    if entries > MAX_MODEL_ENTRIES:
+        log.warning("model skipped: about %d nonzeros (limit %d)", entries, MAX_MODEL_ENTRIES)
         return None
     built = []
     worker = threading.Thread(target=lambda: built.append(build_model(problem, prepared, options)), daemon=True)
@@ -244,7 +234,8 @@ def solve(
         return finish({"status": "infeasible", "explanation": prepared.explanation, "jobs": [], "machines_on": {}})
 
     clock = time.perf_counter()
-    too_large = model_entries(problem, prepared) > MAX_MODEL_ENTRIES  # then the heuristics get all the time
+    entries = model_entries(problem, prepared)
+    too_large = entries > MAX_MODEL_ENTRIES  # then the heuristics get all the time
     heuristic_deadline = deadline - READ_BACK_RESERVE_S if too_large else started + HEURISTIC_SHARE * time_limit_s
     start_document, partial = heuristic_start(problem, prepared, baseline, heuristic_deadline)
     if start_document is None and coarse_first and not too_large:
@@ -253,7 +244,7 @@ def solve(
         stats.first_feasible_s = time.perf_counter() - started
     stats.heuristic_s = time.perf_counter() - clock
     window = 1440 // problem.resolution_minutes  # one day
-    if start_document is not None and model_entries(problem, prepared) > LNS_MIN_ENTRIES and problem.horizon_slots > 2 * window:
+    if start_document is not None and entries > LNS_MIN_ENTRIES and problem.horizon_slots > 2 * window:
         clock = time.perf_counter()
         start_document = improve_by_windows(
             problem, prepared, start_document, started + LNS_SHARE * time_limit_s, options, window,

@@ -26,8 +26,7 @@ import math
 import signal
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
@@ -44,7 +43,6 @@ from energy.storage import bulk, schema
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_S = 0.1
-LAGS_KEPT = 100_000  # recent poll lags kept for figures (bounded: the collector runs for months)
 # Answers that retrying cannot change: the map does not fit the device.
 _CONFIGURATION_ERRORS = {1: "the device does not support this function code", 2: "the device has no such registers"}
 
@@ -75,7 +73,6 @@ class CollectStats:
     max_lag_s: float = 0.0  # latest start of a poll after its slot
     rows_written: int = 0
     batches_spooled: int = 0
-    lags_s: deque[float] = field(default_factory=lambda: deque(maxlen=LAGS_KEPT), repr=False)
 
 
 def _is_missing(value: float | None) -> bool:
@@ -160,7 +157,6 @@ class Collector:
                 except asyncio.TimeoutError:
                     pass
             lag = max(0.0, time.time() - due)
-            self.stats.lags_s.append(lag)
             self.stats.max_lag_s = max(self.stats.max_lag_s, lag)
             await self.poll_once(plan)
             due += period
