@@ -8,8 +8,8 @@ meters: readings → histories → forecasts → tomorrow's plan → report.
 
 What is invented, and documented here so nobody mistakes it for data:
 
-- the roof PV array's output is pvlib's clear-sky output of the configured array scaled by a
-  seeded daily clearness between 0.25 and 1.0;
+- the roof PV array's output is the project's clear-sky PV chain (pvlib) for the configured
+  array, scaled by a seeded daily clearness between 0.25 and 1.0;
 - the plant's consumption is the steel load plus that PV output (the PV feeds the plant behind
   the main meter, so the main meter sees the real steel load); each sub-metered machine draws a
   fixed share of it (:data:`SUBMETER_SHARES`), the rest is unmetered;
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pvlib
 
 from energy import storage
 from energy.config import PVArray, SiteConfig, load_config
 from energy.errors import InputError
+from energy.forecasts import pv
 from energy.histories.imports import read_steel_csv
 from energy.histories.process import process_site
 from energy.histories.series import shift_weeks
@@ -179,28 +179,16 @@ def prepare_workdir(workdir: Path, now: pd.Timestamp) -> DemoSite:
     return DemoSite(workdir, config_path, load_config(config_path), grid)
 
 
-def pv_power_kw(index: pd.DatetimeIndex, array: PVArray, latitude: float, longitude: float, seed: int = 2018) -> pd.Series:
+def pv_power_kw(index: pd.DatetimeIndex, config: SiteConfig, array: PVArray, seed: int = 2018) -> pd.Series:
     """Average AC power (kW) of ``array`` in each interval starting at ``index`` (demo weather).
 
-    Clear-sky irradiance (Ineichen, pvlib) at the interval's midpoint, transposed to the array's
-    plane (isotropic sky), PVWatts DC model at 25 °C, system losses, inverter clipping; scaled by
-    a seeded clearness per local day drawn uniformly from [0.25, 1].
+    The project's PV chain (:func:`energy.forecasts.pv.array_power_kw`: clear sky, PVWatts,
+    losses, inverter) scaled by a seeded clearness per UTC day drawn uniformly from [0.25, 1].
     """
-    step = index[1] - index[0]
-    mid = index + step / 2
-    location = pvlib.location.Location(latitude, longitude)
-    sun = location.get_solarposition(mid)
-    sky = location.get_clearsky(mid, solar_position=sun)
-    poa = pvlib.irradiance.get_total_irradiance(
-        array.tilt_deg, array.azimuth_deg, sun["apparent_zenith"], sun["azimuth"], sky["dni"], sky["ghi"], sky["dhi"]
-    )["poa_global"].fillna(0.0)
-    dc_kw = pvlib.pvsystem.pvwatts_dc(poa, 25.0, array.kwp, -0.004)
-    ac_kw = (dc_kw * (1 - array.losses_pct / 100)).clip(lower=0.0)
-    if array.inverter_kw is not None:
-        ac_kw = ac_kw.clip(upper=array.inverter_kw)
-    days = (index.tz_convert("UTC").normalize().asi8 // (86_400 * 10**9)).astype(np.int64)
+    clear_kw, _ = pv.array_power_kw(array, pv.site_location(config), index)
+    days = (index.normalize().asi8 // (86_400 * 10**9)).astype(np.int64)
     clearness = np.random.default_rng(seed).uniform(0.25, 1.0, size=days.max() - days.min() + 1)[days - days.min()]
-    return pd.Series(ac_kw.to_numpy() * clearness, index=index, name="power_kw")
+    return pd.Series(clear_kw.to_numpy() * clearness, index=index, name="power_kw")
 
 
 def history_readings(grid_kwh: pd.Series, pv_kw: pd.Series, config: SiteConfig) -> pd.DataFrame:
@@ -233,7 +221,7 @@ def build_history(engine, site: DemoSite) -> int:
     grid = site.grid_kwh
     config = site.config
     array = config.pv[0]
-    pv_kw = pv_power_kw(grid.index, array, config.site.latitude, config.site.longitude)
+    pv_kw = pv_power_kw(grid.index, config, array)
     readings = history_readings(grid, pv_kw, config)
     store_readings(engine, readings)
     return len(readings)
