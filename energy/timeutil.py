@@ -59,3 +59,22 @@ def parse_instant(text: str, *, what: str, tz: str = "UTC") -> pd.Timestamp:
 
 def now_ms() -> int:
     return int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+
+
+def parse_day(value: str | dt.date, what: str) -> dt.date:
+    """A local calendar day from ``YYYY-MM-DD`` (a date passes through); ``what`` names the
+    option or field in the error."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise InputError(f"{what}: {value!r} is not a date (write YYYY-MM-DD)") from exc
+
+
+def local_day_slots(day: dt.date, tz: str, freq: pd.Timedelta | str) -> pd.DatetimeIndex:
+    """UTC starts of the intervals of local ``day`` in zone ``tz`` (92, 96 or 100 quarter hours
+    on daylight-saving days)."""
+    start = pd.Timestamp(day).tz_localize(tz)
+    end = pd.Timestamp(day + dt.timedelta(days=1)).tz_localize(tz)
+    return pd.date_range(start, end, freq=freq, inclusive="left").tz_convert("UTC")

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from energy import dashboard
-from energy.errors import InputError, NotAvailableError
+from energy.errors import InputError
 from energy.storage import connect
 from energy.storage.db import database_url
 
@@ -80,7 +80,7 @@ def guard(what: str):
     """Show a failure inside a page section as a message, never as a traceback."""
     try:
         yield
-    except (InputError, NotAvailableError) as exc:
+    except InputError as exc:
         st.warning(f"{what}: {exc}")
     except Exception as exc:  # the page's last line of defence; the log keeps the traceback
         log.exception("dashboard section %r failed", what)

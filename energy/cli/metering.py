@@ -55,9 +55,7 @@ def collect(
     engine = storage.connect(db)
     try:
         storage.require_schema(engine)
-    except InputError as exc:
-        if "cannot reach" not in str(exc):
-            raise
+    except storage.DatabaseUnreachableError as exc:
         # A collector must start while the database is away: its readings wait in the spool.
         print(f"energy: warning: {exc}; readings go to the spool until it answers", file=sys.stderr)
     stats = run_collector(site, engine, duration_s=duration, once=once)

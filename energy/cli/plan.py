@@ -23,6 +23,7 @@ from energy.config import load_config
 from energy.errors import InputError
 from energy.planning import nightly, runs, savings
 from energy.storage.site import site_id
+from energy.timeutil import parse_day
 
 EXIT_SOLVER_FAILED = 5
 EXIT_NOT_REPRODUCED = 6
@@ -32,12 +33,7 @@ log = logging.getLogger("energy.plan")
 
 
 def _plan_date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"--date: {text!r} is not a date (write YYYY-MM-DD)") from exc
+    return None if text is None else parse_day(text, "--date")
 
 
 @contextlib.contextmanager

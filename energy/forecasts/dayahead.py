@@ -42,7 +42,7 @@ from energy.forecasts.selection import CANDIDATES, INTERVALS, NAIVE, NotEnoughHi
 from energy.forecasts.series import power_kw_from_intervals
 from energy.histories.site import SITE_ID
 from energy.histories.store import load_intervals
-from energy.timeutil import now_ms
+from energy.timeutil import local_day_slots, now_ms
 
 MAX_LEAD_DAYS = 7
 PV_BACKTEST_DAYS = 7
@@ -78,13 +78,6 @@ class ForecastSummary:
 
     def to_dict(self) -> dict:
         return {"day": self.day.isoformat(), "issued_ms": self.issued_ms, "series": self.series, "skipped": self.skipped}
-
-
-def day_slots(day: dt.date, timezone: str, freq: pd.Timedelta) -> pd.DatetimeIndex:
-    """UTC starts of the intervals of local ``day`` (92/96/100 of 15 min on DST days)."""
-    start = pd.Timestamp(day).tz_localize(timezone)
-    end = pd.Timestamp(day + dt.timedelta(days=1)).tz_localize(timezone)
-    return pd.date_range(start, end, freq=freq, inclusive="left").tz_convert("UTC")
 
 
 def tomorrow(config: SiteConfig, now: pd.Timestamp | None = None) -> dt.date:
@@ -230,7 +223,7 @@ def forecast_site(
     models = candidate_names(config)  # checked before anything is stored
     day = day or tomorrow(config)
     freq = pd.Timedelta(minutes=config.site.interval_minutes)
-    slots = day_slots(day, config.site.timezone, freq)
+    slots = local_day_slots(day, config.site.timezone, freq)
     end = slots[-1] + freq
     calendar = calendar_from_config(config)
     summary = ForecastSummary(day, issued_ms if issued_ms is not None else now_ms())

@@ -35,16 +35,12 @@ from energy.histories.store import load_intervals
 from energy.emissions import load_factor_sources, load_slot_intensity
 from energy.storage import schema
 from energy.tariffs import planning_inputs, problem_demand_charge, stored_tariff
-from energy.timeutil import timestamp_to_ms
+from energy.timeutil import local_day_slots, timestamp_to_ms
 
 
 def day_slots(day: dt.date, tz: str, resolution_minutes: int) -> pd.DatetimeIndex:
     """UTC starts of the planning slots of local ``day`` (92, 96 or 100 slots of 15 min)."""
-    start = pd.Timestamp(day).tz_localize(tz)
-    end = pd.Timestamp(day + dt.timedelta(days=1)).tz_localize(tz)
-    slots = pd.date_range(start, end, freq=f"{resolution_minutes}min", inclusive="left").tz_convert("UTC")
-    slots.name = "slot_start"
-    return slots
+    return local_day_slots(day, tz, pd.Timedelta(minutes=resolution_minutes)).rename("slot_start")
 
 
 def _slot_end(slots: pd.DatetimeIndex) -> pd.Timestamp:

@@ -27,7 +27,7 @@ from energy.histories.series import interval_grid
 from energy.histories.site import SITE_ID
 from energy.histories.store import load_intervals
 from energy.storage import schema
-from energy.timeutil import from_epoch_ms
+from energy.timeutil import from_epoch_ms, parse_day
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,6 @@ class Period:
         return f"{self.first_day.isoformat()} to {self.last_day.isoformat()}"
 
 
-def _day(value: str | dt.date, what: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise InputError(f"{what}: {value!r} is not a date (write YYYY-MM-DD)") from exc
-
-
 def local_midnight(day: dt.date, tz: str) -> pd.Timestamp:
     """00:00 of local ``day`` in ``tz``, as UTC (the first instant of the day on DST changes)."""
     return pd.Timestamp(day).tz_localize(tz, nonexistent="shift_forward", ambiguous=True).tz_convert("UTC")
@@ -61,7 +52,7 @@ def local_midnight(day: dt.date, tz: str) -> pd.Timestamp:
 
 def period(first_day: str | dt.date, last_day: str | dt.date, tz: str, what: tuple[str, str] = ("--from", "--to")) -> Period:
     """The report period of whole local days; an empty or reversed period is an ``InputError``."""
-    first, last = _day(first_day, what[0]), _day(last_day, what[1])
+    first, last = parse_day(first_day, what[0]), parse_day(last_day, what[1])
     if last < first:
         raise InputError(f"{what[1]}: {last} is before {what[0]} {first}: the period is empty")
     return Period(first, last, tz, local_midnight(first, tz), local_midnight(last + dt.timedelta(days=1), tz))

@@ -4,6 +4,6 @@ Modules: ``db`` (engines, migrations), ``schema`` (tables), ``bulk`` (fast idemp
 ``readings`` (raw meter readings), ``site`` (the configured site, meters and machines).
 """
 
-from energy.storage.db import connect, database_url, require_schema, upgrade
+from energy.storage.db import DatabaseUnreachableError, connect, database_url, require_schema, upgrade
 
-__all__ = ["connect", "database_url", "require_schema", "upgrade"]
+__all__ = ["DatabaseUnreachableError", "connect", "database_url", "require_schema", "upgrade"]

@@ -81,12 +81,16 @@ def schema_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+class DatabaseUnreachableError(InputError):
+    """The database does not answer (down, wrong host, refused): the operator can act on it."""
+
+
 def require_schema(engine: Engine) -> None:
-    """Fail clearly when the database has not been initialised."""
+    """Fail clearly when the database is unreachable or has not been initialised."""
     try:
         revision = schema_revision(engine)
     except sa.exc.OperationalError as exc:
-        raise InputError(f"database {engine.url.render_as_string(hide_password=True)}: cannot reach it: {exc.orig}") from exc
+        raise DatabaseUnreachableError(f"database {engine.url.render_as_string(hide_password=True)}: cannot reach it: {exc.orig}") from exc
     if revision is None:
         raise InputError(
             f"database {engine.url.render_as_string(hide_password=True)} has no schema: run 'energy init --config SITE.toml' first"

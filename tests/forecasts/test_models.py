@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from energy.forecasts.calendar import ForecastCalendar
-from energy.forecasts.dayahead import day_slots, tomorrow
+from energy.forecasts.dayahead import tomorrow
+from energy.timeutil import local_day_slots as day_slots
 from energy.forecasts.selection import CANDIDATES, forecast_series
 from energy.forecasts.series import on_grid
 from tests.forecasts.site import site_config

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from energy.errors import InputError
 from energy.forecasts import store
-from energy.forecasts.dayahead import day_slots, forecast_site, fresh_selection
+from energy.forecasts.dayahead import forecast_site, fresh_selection
+from energy.timeutil import local_day_slots as day_slots
 from energy.forecasts.parallel import map_in_processes
 from energy.planning.inputs import latest_forecast_kw
 from energy.storage import schema
