@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from energy.config import SiteConfig
-from energy.emissions import dual_report, load_factor_sources, load_instruments, location_based, summarise
+from energy.emissions import load_factor_sources, location_based
 from energy.errors import InputError
 from energy.histories import history
 from energy.histories.api import idle_history, site_settings
@@ -43,7 +43,7 @@ from energy.histories.site import SITE_ID
 from energy.metering.health import load_health
 from energy.planning import runs
 from energy.planning.savings import baseline_plan, plan_power_kw
-from energy.reports import Report, build_report, save_report
+from energy.reports import Report, Scope2Tables, build_report, save_report, scope2_report
 from energy.storage import schema
 from energy.storage.db import schema_revision
 from energy.tariffs import stored_bill, stored_tariff
@@ -488,55 +488,16 @@ def savings_history(engine: Engine, site: Site, first: dt.date, last: dt.date) -
 # --- Emissions ------------------------------------------------------------------------------
 
 
-OTHER = "other (unmetered)"  # not an identifier, so never a machine id
+def emissions(engine: Engine, site: Site, first: dt.date, last: dt.date) -> Scope2Tables:
+    """Scope 2 of local days ``first`` … ``last``: the sustainability report's own tables
+    (:func:`energy.reports.scope2_report`), so the page and the report show the same figures.
 
-
-def _joined_ids(values: pd.Series) -> str:
-    """The distinct ids of ``;``-joined id lists, sorted and ``;``-joined."""
-    return ";".join(sorted({item for text in values for item in text.split(";") if item}))
-
-
-def emissions_by_month(engine: Engine, site: Site, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Scope 2 emissions per local month, series and method (:func:`energy.emissions.dual_report`).
-
-    The grid import (the site series' positive part) is shared among the machines and
-    ``other (unmetered)`` (import minus the machines) in proportion to their energy; market-based
-    applies the stored contractual instruments first, then supplier, market or residual-mix
-    factors. Rows per month for ``site`` (the total) and each of those series; columns ``month``
-    (first day), ``series``, ``method`` (``location`` or ``market``), ``energy_kwh``
-    (consumption), ``grid_kwh`` (its grid share), ``co2_kg``, ``missing_intervals`` (intervals
-    with import but no factor: left out, never counted as zero) and ``sources`` (factor sources
-    and instruments used, ``;``-joined).
+    ``by_consumer``: per month (``YYYY-MM``, then ``total``) and consumer (machines, ``other``, the
+    ``site``): energy, grid share, location- and market-based tCO2e with their factor sources;
+    ``by_source``: grid import valued by each factor source or instrument. Intervals without a
+    carbon factor are left out and counted in ``missing_factor`` (never counted as zero).
     """
-    series = {"site": history(engine, "site", SITE_ID, start, end, tz=site.timezone)}
-    series |= {m: history(engine, "machine", m, start, end, tz=site.timezone) for m in machine_names(engine)}
-    columns = ["month", "series", "method", "energy_kwh", "grid_kwh", "co2_kg", "missing_intervals", "sources"]
-    index = series["site"].index
-    if index.empty:
-        return pd.DataFrame(columns=columns)
-    grid = series["site"]["energy_kwh"].clip(lower=0)  # import: exports carry no scope 2 emissions
-    consumers = pd.DataFrame({label: frame["energy_kwh"] for label, frame in series.items() if label != "site"}, index=index)
-    consumers[OTHER] = (grid - consumers.sum(axis=1)).clip(lower=0)
-    interval = site.interval
-    sources = load_factor_sources(engine, index[0], index[-1] + interval)
-    intervals, _ = dual_report(consumers, sources, load_instruments(engine), grid_import_kwh=grid, interval=interval, on_missing="report")
-    monthly = summarise(intervals, site.timezone)
-    totals = monthly.groupby("period_start", as_index=False).agg(
-        energy_kwh=("energy_kwh", "sum"), grid_kwh=("grid_kwh", "sum"),
-        location_emissions_tco2e=("location_emissions_tco2e", "sum"), market_emissions_tco2e=("market_emissions_tco2e", "sum"),
-        missing_location_intervals=("missing_location_intervals", "max"), missing_market_intervals=("missing_market_intervals", "max"),
-        location_source_ids=("location_source_ids", _joined_ids), market_source_ids=("market_source_ids", _joined_ids),
-    ).assign(series_id="site")
-    both = pd.concat([totals, monthly], ignore_index=True)
-    parts = [
-        pd.DataFrame({
-            "month": both["period_start"].dt.date, "series": both["series_id"], "method": method,
-            "energy_kwh": both["energy_kwh"], "grid_kwh": both["grid_kwh"], "co2_kg": both[f"{method}_emissions_tco2e"] * 1000,
-            "missing_intervals": both[f"missing_{method}_intervals"], "sources": both[f"{method}_source_ids"],
-        })
-        for method in ("location", "market")
-    ]
-    return pd.concat(parts, ignore_index=True)[columns]
+    return scope2_report(engine, _config(site), first, last, on_missing="report")
 
 
 # --- Meters ---------------------------------------------------------------------------------
@@ -593,17 +554,21 @@ def meter_status(engine: Engine, now: pd.Timestamp | None = None) -> pd.DataFram
 # --- Reports --------------------------------------------------------------------------------
 
 
+def _config(site: Site):
+    if site.config is None:
+        raise InputError("the stored site configuration cannot be read: run 'energy init --config SITE.toml' again")
+    return site.config
+
+
 def sustainability_report(engine: Engine, site: Site, first: dt.date, last: dt.date, production_csv: bytes | None = None) -> Report:
     """The sustainability report of local days ``first`` … ``last`` (:func:`energy.reports.build_report`),
     with production counts from the CSV text ``production_csv`` when given."""
-    if site.config is None:
-        raise InputError("the stored site configuration cannot be read: run 'energy init --config SITE.toml' again")
     if production_csv is None:
-        return build_report(engine, site.config, first, last)
+        return build_report(engine, _config(site), first, last)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "production.csv"
         path.write_bytes(production_csv)
-        return build_report(engine, site.config, first, last, production=path)
+        return build_report(engine, _config(site), first, last, production=path)
 
 
 def report_file(report: Report, fmt: str) -> bytes:

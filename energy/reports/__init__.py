@@ -7,12 +7,13 @@
 - :mod:`~energy.reports.enpi`: ISO 50006 baseline regression and normalised savings;
 - :mod:`~energy.reports.scheduling`: planned and realised savings of optimised schedules;
 - :mod:`~energy.reports.report`: :func:`build_report`, :func:`save_report` and :func:`write_report`;
+  :func:`scope2_report` computes only the scope 2 tables (the dashboard's Emissions page);
 - writers :mod:`~energy.reports.csv`, :mod:`~energy.reports.xlsx`, :mod:`~energy.reports.pdf`.
 
 See docs/reports.md.
 """
 
 from energy.reports.production import read_production_csv
-from energy.reports.report import FORMATS, Report, Table, build_report, save_report, write_report
+from energy.reports.report import FORMATS, Report, Scope2Tables, Table, build_report, save_report, scope2_report, write_report
 
-__all__ = ["FORMATS", "Report", "Table", "build_report", "read_production_csv", "save_report", "write_report"]
+__all__ = ["FORMATS", "Report", "Scope2Tables", "Table", "build_report", "read_production_csv", "save_report", "scope2_report", "write_report"]

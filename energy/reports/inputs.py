@@ -5,7 +5,7 @@ functions (:mod:`energy.reports.tables`, :mod:`energy.reports.scope2`, …).
 
 - The period is whole local days of the site: ``--from D1 --to D2`` means from D1 00:00 to the
   end of D2 (D2 + 1 day, 00:00) in the site's time zone.
-- Series are read with :func:`energy.histories.store.load_intervals` and laid on the period's
+- Series are read with :func:`energy.histories.store.load_interval_arrays` and laid on the period's
   interval grid, so an interval without a stored row is ``missing`` (never zero).
 """
 
@@ -22,12 +22,11 @@ from sqlalchemy.engine import Engine
 
 from energy.config import SiteConfig
 from energy.errors import InputError
-from energy.histories import quality
 from energy.histories.series import interval_grid
 from energy.histories.site import SITE_ID
-from energy.histories.store import load_intervals
+from energy.histories.store import load_interval_arrays
 from energy.storage import schema
-from energy.timeutil import from_epoch_ms, parse_day
+from energy.timeutil import from_epoch_ms, parse_day, timestamp_to_ms
 
 
 @dataclass(frozen=True)
@@ -68,15 +67,17 @@ class IntervalSeries:
 
 
 def series(engine: Engine, kind: str, series_id: str, index: pd.DatetimeIndex) -> IntervalSeries:
-    """A stored series on exactly ``index`` (UTC interval starts); absent intervals are missing."""
+    """A stored series on exactly ``index`` (UTC interval starts, evenly spaced); absent intervals
+    are missing."""
     step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(minutes=15)
-    stored = load_intervals(engine, kind, series_id, index[0], index[-1] + step)
-    # Positions on the grid rather than a reindexed frame: a year of 50 machines stays fast.
-    at = index.get_indexer(stored.index)
-    on_grid = at >= 0
+    stored = load_interval_arrays(engine, kind, series_id, index[0], index[-1] + step)
+    # Grid positions by arithmetic on epoch ms: a year of 50 machines stays fast.
+    step_ms = int(step / pd.Timedelta(milliseconds=1))
+    offset = stored.start_ms - timestamp_to_ms(index[0])
+    on_grid = offset % step_ms == 0
+    at = offset[on_grid] // step_ms
     kwh, code = np.full(len(index), np.nan), np.full(len(index), 2, dtype="int8")
-    code[at[on_grid]] = quality.codes(np.asarray(stored["quality"], dtype=object)[on_grid])
-    kwh[at[on_grid]] = stored["energy_kwh"].to_numpy(dtype=float)[on_grid]
+    kwh[at], code[at] = stored.energy_kwh[on_grid], stored.code[on_grid]
     kwh[code == 2] = np.nan
     return IntervalSeries(kwh, code)
 

@@ -133,21 +133,85 @@ def _enpi_days(flows: scope2.GridFlows, code: np.ndarray, index: pd.DatetimeInde
     return days
 
 
-def _scope2(engine, config, p, index, flows, machines_kwh, consumers, month):
+@dataclass(frozen=True)
+class Consumption:
+    """The period's measured consumption, split into the report's consumers (all on one grid)."""
+
+    index: pd.DatetimeIndex
+    month: tables.Months
+    data: inputs.SiteSeries
+    flows: scope2.GridFlows
+    code: np.ndarray  # quality of the site's flows (worst of site and PV)
+    other_kwh: np.ndarray
+    other_code: np.ndarray
+    other_name: str
+    #: (id, name, kWh, quality code) of each selected machine, "other" and "site", in display order
+    consumers: list[tuple[str, str, np.ndarray, np.ndarray]]
+
+
+def read_consumption(engine: Engine, config: SiteConfig, p: inputs.Period, selected: list[str], subset: bool) -> Consumption:
+    """Read the site, the ``selected`` machines and PV on the period's grid; "other" is the site's
+    consumption minus the machines (``subset``: only some machines were selected)."""
+    index = inputs.grid(p, config.site.interval_minutes)
+    data = inputs.load_site_series(engine, config, index, selected)
+    flows, code = site_flows(data.site, data.pv, data.has_main_meter)
+    names = {m.id: m.name for m in config.machines}
+    known_machines = sum((np.nan_to_num(f.kwh) for f in data.machines.values()), np.zeros(len(index)))
+    other_kwh = flows.consumption_kwh - known_machines
+    worst_machine = np.max(np.vstack([*(f.code for f in data.machines.values()), np.zeros(len(index), dtype="int8")]), axis=0)
+    other_code = np.where(code == 2, 2, np.maximum(code, np.minimum(worst_machine, 1))).astype("int8")
+    other_name = "rest of site (not sub-metered" + (", machines not reported" if subset else "") + ")"
+    consumers = [(m, names[m], data.machines[m].kwh, data.machines[m].code) for m in selected]
+    consumers += [("other", other_name, other_kwh, other_code),
+                  ("site", "site consumption (grid import + PV self-consumed)", flows.consumption_kwh, code)]
+    return Consumption(index, tables.months(index, config.site.timezone), data, flows, code, other_kwh, other_code, other_name, consumers)
+
+
+@dataclass(frozen=True)
+class Scope2Tables:
+    """The report's scope 2 tables, their inputs and the intervals left without a factor."""
+
+    by_consumer: pd.DataFrame
+    by_source: pd.DataFrame
+    sources: list
+    instruments: list
+    #: per month (and ``total``): intervals with grid import and no factor, columns ``location``
+    #: and ``market``; all zero unless built with ``on_missing="report"`` (else a missing factor raises)
+    missing_factor: pd.DataFrame
+
+
+def _scope2(engine: Engine, config: SiteConfig, p: inputs.Period, use: Consumption, on_missing: str = "raise") -> Scope2Tables:
     """Per-interval scope 2 of the site, and the tables by consumer and by source."""
+    index, flows, month = use.index, use.flows, use.month
     step = pd.Timedelta(minutes=config.site.interval_minutes)
     sources = load_factor_sources(engine, index[0], index[-1] + step)
     instruments = load_instruments(engine)
     inventory = [s for s in sources if s.method != "marginal"]
-    result = scope2.site_scope2(_import_series(engine, config, p, flows, index, instruments), index, inventory, instruments, step)
+    result = scope2.site_scope2(_import_series(engine, config, p, flows, index, instruments), index, inventory, instruments, step, on_missing)
     month_of = pd.Series(month.per_interval(), index=index)
-    shares = scope2.consumer_shares(flows.consumption_kwh, machines_kwh)
+    shares = scope2.consumer_shares(flows.consumption_kwh, {m: f.kwh for m, f in use.data.machines.items()})
     by_consumer = tables.scope2_machine_table(
-        consumers, result.location_kg, result.market_kg, flows.import_kwh, shares, month,
+        use.consumers, result.location_kg, result.market_kg, flows.import_kwh, shares, month,
         tables.source_names(result.contributions, month_of, "location"), tables.source_names(result.contributions, month_of, "market"),
     )
     by_source = tables.scope2_sources_table(result.contributions, month_of, _source_catalogue(sources, instruments, config.site.timezone))
-    return by_consumer, by_source, sources, instruments
+    missing = pd.DataFrame(
+        {method: tables.month_sums(flags, month).astype(int) for method, flags in (("location", result.location_missing), ("market", result.market_missing))},
+        index=pd.Index(month.keys, name="month"),
+    )
+    return Scope2Tables(by_consumer, by_source, sources, instruments, missing)
+
+
+def scope2_report(engine: Engine, config: SiteConfig, first_day: str | dt.date, last_day: str | dt.date, on_missing: str = "raise") -> Scope2Tables:
+    """Only the report's scope 2 tables (by month and consumer, by factor source) for local days
+    ``first_day`` … ``last_day``: the same figures as :func:`build_report`, read and computed
+    alone (the dashboard's Emissions page). ``on_missing="report"`` leaves intervals without a
+    factor out of the figures and counts them in ``missing_factor`` instead of raising."""
+    require_schema(engine)
+    p = inputs.period(first_day, last_day, config.site.timezone)
+    selected = _check_machines(config, None)
+    _check_data(engine, p, selected)
+    return _scope2(engine, config, p, read_consumption(engine, config, p, selected, subset=False), on_missing)
 
 
 def _scheduling(engine, config, p, index, machines: dict[str, inputs.IntervalSeries], sources) -> tuple[pd.DataFrame, str | None]:
@@ -188,30 +252,20 @@ def build_report(
     p = inputs.period(first_day, last_day, tz)
     selected = _check_machines(config, machines)
     _check_data(engine, p, selected)
-    index = inputs.grid(p, config.site.interval_minutes)
-    data = inputs.load_site_series(engine, config, index, selected)
-    flows, code = site_flows(data.site, data.pv, data.has_main_meter)
-    month = tables.months(index, tz)
-    names = {m.id: m.name for m in config.machines}
-
+    use = read_consumption(engine, config, p, selected, subset=machines is not None)
+    index, data, flows, code, month = use.index, use.data, use.flows, use.code, use.month
     machines_kwh = {m: f.kwh for m, f in data.machines.items()}
     machine_codes = {m: f.code for m, f in data.machines.items()}
-    known_machines = sum((np.nan_to_num(v) for v in machines_kwh.values()), np.zeros(len(index)))
-    other_kwh = flows.consumption_kwh - known_machines
-    worst_machine = np.max(np.vstack([*machine_codes.values(), np.zeros(len(index), dtype="int8")]), axis=0)
-    other_code = np.where(code == 2, 2, np.maximum(code, np.minimum(worst_machine, 1))).astype("int8")
-    other_name = "rest of site (not sub-metered" + (", machines not reported" if machines else "") + ")"
-    site_row = ("site", "site consumption (grid import + PV self-consumed)", flows.consumption_kwh, code)
-    consumers = [(m, names[m], machines_kwh[m], machine_codes[m]) for m in selected] + [("other", other_name, other_kwh, other_code), site_row]
-
+    site_row = use.consumers[-1]
     energy = tables.energy_table(
         [("site", "site", site_row[1], flows.consumption_kwh, code), ("site", "grid_import", "grid import", flows.import_kwh, code),
          ("site", "grid_export", "grid export", flows.export_kwh, code)]
-        + [("machine", m, names[m], machines_kwh[m], machine_codes[m]) for m in selected]
-        + [("other", "other", other_name, other_kwh, other_code)],
+        + [("machine", m, name, kwh, quality) for m, name, kwh, quality in use.consumers[:-2]]
+        + [("other", "other", use.other_name, use.other_kwh, use.other_code)],
         month,
     )
-    by_consumer, by_source, sources, instruments = _scope2(engine, config, p, index, flows, machines_kwh, consumers, month)
+    scope = _scope2(engine, config, p, use)
+    by_consumer, by_source, sources, instruments = scope.by_consumer, scope.by_source, scope.sources, scope.instruments
     pv = tables.pv_table({m: (f.kwh, f.code) for m, f in data.pv.items()}, flows, month)
 
     # Production and intensity.

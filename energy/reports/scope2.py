@@ -55,6 +55,8 @@ class Scope2Intervals:
     location_kg: np.ndarray
     market_kg: np.ndarray
     contributions: pd.DataFrame  # interval_start, method, basis, source_id, grid_kwh, emissions_kg
+    location_missing: np.ndarray  # grid import without a location-based factor (left out of location_kg)
+    market_missing: np.ndarray  # grid import without a market-based factor (left out of market_kg)
 
 
 def site_scope2(
@@ -63,27 +65,31 @@ def site_scope2(
     sources: Sequence[FactorSource],
     instruments: Sequence[Instrument],
     interval: pd.Timedelta,
+    on_missing: str = "raise",
 ) -> Scope2Intervals:
     """Both methods for the site's grid import on ``index``.
 
     ``import_kwh`` may start earlier than ``index`` (from ``energy.emissions.allocation_start``)
     so instruments valid before the period are used up in time order; only ``index`` is reported.
-    A missing location- or market-based factor raises :class:`~energy.errors.InputError`.
+    A missing location- or market-based factor raises :class:`~energy.errors.InputError`, or with
+    ``on_missing="report"`` is left out of the emissions and flagged per interval.
     """
     allocations = allocate_instruments(import_kwh, instruments)
     allocations = allocations[allocations["start"] >= index[0]]
     energy = import_kwh.reindex(index)
-    location = location_based(energy, sources, interval=interval)
-    market = market_based(energy, sources, instruments, interval=interval, allocations=allocations)
+    location = location_based(energy, sources, interval=interval, on_missing=on_missing)
+    market = market_based(energy, sources, instruments, interval=interval, on_missing=on_missing, allocations=allocations)
     remaining_kg = market["market_emissions_kg"] - market["market_instrument_emissions_kg"]
+    # One time unit for every part: mixed units would make the concatenated column objects.
+    stamps, allocated_at = index.as_unit("ns"), pd.DatetimeIndex(allocations["start"]).as_unit("ns")
     parts = [
-        pd.DataFrame({"interval_start": index, "method": "location", "basis": "grid average",
+        pd.DataFrame({"interval_start": stamps, "method": "location", "basis": "grid average",
                       "source_id": location["location_source_id"].to_numpy(), "grid_kwh": energy.to_numpy(),
                       "emissions_kg": location["location_emissions_kg"].to_numpy()}),
-        pd.DataFrame({"interval_start": allocations["start"].to_numpy(), "method": "market", "basis": "contractual instrument",
+        pd.DataFrame({"interval_start": allocated_at, "method": "market", "basis": "contractual instrument",
                       "source_id": allocations["instrument_id"].to_numpy(), "grid_kwh": allocations["kwh"].to_numpy(),
                       "emissions_kg": allocations["emissions_kg"].to_numpy()}),
-        pd.DataFrame({"interval_start": index, "method": "market",
+        pd.DataFrame({"interval_start": stamps, "method": "market",
                       "basis": market["market_remaining_basis"].map(lambda b: "location fallback (grid_average)" if b == "grid_average" else b).to_numpy(),
                       "source_id": market["market_remaining_source_id"].to_numpy(), "grid_kwh": market["market_remaining_kwh"].to_numpy(),
                       "emissions_kg": remaining_kg.to_numpy()}),
@@ -94,6 +100,8 @@ def site_scope2(
         np.nan_to_num(location["location_emissions_kg"].to_numpy(float)),
         np.nan_to_num(market["market_emissions_kg"].to_numpy(float)),
         contributions,
+        location["location_missing"].to_numpy(bool),
+        market["market_missing"].to_numpy(bool),
     )
 
 

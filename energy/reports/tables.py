@@ -43,23 +43,45 @@ def months(index: pd.DatetimeIndex, tz: str) -> Months:
     return Months(codes, [str(u) for u in uniques])
 
 
+def month_sums(values: np.ndarray, month: Months) -> np.ndarray:
+    """Σ per month, then the total (NaN counted as 0): an array of ``len(month.keys)``."""
+    values = np.nan_to_num(np.asarray(values, dtype=float))
+    return np.append(np.bincount(month.codes, weights=values, minlength=len(month.labels)), values.sum())
+
+
 def monthly_sum(values: np.ndarray, month: Months) -> pd.Series:
     """Σ per month (and ``total``), NaN counted as 0."""
-    values = np.nan_to_num(np.asarray(values, dtype=float))
-    sums = np.bincount(month.codes, weights=values, minlength=len(month.labels))
-    return pd.Series([*sums, values.sum()], index=month.keys)
+    return pd.Series(month_sums(values, month), index=month.keys)
+
+
+def quality_percentages(codes: np.ndarray, month: Months) -> tuple[np.ndarray, np.ndarray]:
+    """(intervals per month and in total, their share per quality in % as columns in
+    :data:`quality.QUALITIES` order), rows as ``month.keys``."""
+    size, kinds = len(month.labels), len(quality.QUALITIES)
+    counts = np.bincount(month.codes * kinds + np.asarray(codes, dtype=int), minlength=size * kinds).reshape(size, kinds)
+    counts = np.vstack([counts, counts.sum(axis=0)])
+    intervals = counts.sum(axis=1)
+    return intervals, 100 * counts / np.maximum(intervals, 1)[:, None]
 
 
 def quality_shares(codes: np.ndarray, month: Months) -> pd.DataFrame:
     """Per month (and ``total``): intervals and their measured/estimated/missing shares (%)."""
-    size = len(month.labels)
-    intervals = np.bincount(month.codes, minlength=size)
-    out = pd.DataFrame({"intervals": [*intervals, len(codes)]}, index=month.keys)
-    for code, name in enumerate(quality.QUALITIES):
-        mine = codes == code
-        count = np.bincount(month.codes[mine], minlength=size)
-        out[f"{name}_pct"] = 100 * np.array([*count, mine.sum()]) / np.maximum(out["intervals"].to_numpy(), 1)
-    return out
+    intervals, percent = quality_percentages(codes, month)
+    columns = {f"{name}_pct": percent[:, code] for code, name in enumerate(quality.QUALITIES)}
+    return pd.DataFrame({"intervals": intervals, **columns}, index=month.keys)
+
+
+def _subject_rows(month: Months, labels: dict[str, list], columns: dict[str, list[np.ndarray]]) -> pd.DataFrame:
+    """One table from per-subject monthly arrays: every subject's rows (``month.keys``) in turn,
+    ``labels`` repeated per subject, then ordered by :func:`_month_order`."""
+    rows = len(month.keys)
+    table = pd.DataFrame({
+        "month": np.tile(np.asarray(month.keys, dtype=object), len(next(iter(columns.values())))),
+        **{name: np.repeat(np.asarray(values, dtype=object), rows) for name, values in labels.items()},
+        **{name: np.concatenate(parts) for name, parts in columns.items()},
+    })
+    table["order"] = np.repeat(np.arange(len(table) // rows), rows)
+    return _month_order(table).drop(columns="order").reset_index(drop=True)
 
 
 def energy_table(consumers: list[tuple[str, str, str, np.ndarray, np.ndarray]], month: Months) -> pd.DataFrame:
@@ -67,17 +89,12 @@ def energy_table(consumers: list[tuple[str, str, str, np.ndarray, np.ndarray]], 
 
     ``consumers``: (level, id, name, kWh per interval, quality code per interval) in display order.
     """
-    frames = []
-    for order, (level, series_id, name, kwh, codes) in enumerate(consumers):
-        shares = quality_shares(codes, month)
-        shares.insert(0, "energy_kwh", monthly_sum(kwh, month))
-        shares.insert(0, "name", name)
-        shares.insert(0, "series_id", series_id)
-        shares.insert(0, "level", level)
-        shares["order"] = order
-        frames.append(shares)
-    table = pd.concat(frames).rename_axis("month").reset_index()
-    return _month_order(table).drop(columns="order").reset_index(drop=True)
+    shares = [quality_percentages(codes, month) for *_, codes in consumers]
+    labels = {"level": [c[0] for c in consumers], "series_id": [c[1] for c in consumers], "name": [c[2] for c in consumers]}
+    columns = {"energy_kwh": [month_sums(c[3], month) for c in consumers], "intervals": [s[0] for s in shares]}
+    for code, name in enumerate(quality.QUALITIES):
+        columns[f"{name}_pct"] = [s[1][:, code] for s in shares]
+    return _subject_rows(month, labels, columns)
 
 
 def _month_order(table: pd.DataFrame) -> pd.DataFrame:
@@ -102,23 +119,20 @@ def scope2_machine_table(
     included; ``shares`` the consumers' share of each interval's grid import; the two source
     frames (month, sources) name the factor sources behind each month's figures.
     """
-    frames = []
-    for order, (subject, name, kwh, codes) in enumerate(subjects):
-        share = np.ones(len(month.codes)) if subject == "site" else shares[subject]
-        frame = pd.DataFrame(
-            {
-                "energy_kwh": monthly_sum(kwh, month),
-                "grid_kwh": monthly_sum(share * np.nan_to_num(import_kwh), month),
-                "location_tco2e": monthly_sum(share * location_kg, month) / KG_PER_T,
-                "market_tco2e": monthly_sum(share * market_kg, month) / KG_PER_T,
-                "missing_pct": quality_shares(codes, month)["missing_pct"],
-            }
-        )
-        frame.insert(0, "name", name)
-        frame.insert(0, "consumer", subject)
-        frame["order"] = order
-        frames.append(frame)
-    table = pd.concat(frames).rename_axis("month").reset_index()
+    whole = np.ones(len(month.codes))
+    subject_shares = [whole if subject == "site" else shares[subject] for subject, *_ in subjects]
+    imported = np.nan_to_num(import_kwh)
+    table = _subject_rows(
+        month,
+        {"consumer": [s[0] for s in subjects], "name": [s[1] for s in subjects]},
+        {
+            "energy_kwh": [month_sums(kwh, month) for _, _, kwh, _ in subjects],
+            "grid_kwh": [month_sums(share * imported, month) for share in subject_shares],
+            "location_tco2e": [month_sums(share * location_kg, month) / KG_PER_T for share in subject_shares],
+            "market_tco2e": [month_sums(share * market_kg, month) / KG_PER_T for share in subject_shares],
+            "missing_pct": [quality_percentages(codes, month)[1][:, 2] for *_, codes in subjects],
+        },
+    )
     for method, sources in (("location", location_sources), ("market", market_sources)):
         grid = table["grid_kwh"].to_numpy()
         table[f"{method}_factor_g_per_kwh"] = np.divide(
@@ -126,8 +140,8 @@ def scope2_machine_table(
         )
         table[f"{method}_sources"] = table["month"].map(sources)
     columns = ["month", "consumer", "name", "energy_kwh", "grid_kwh", "location_tco2e", "location_factor_g_per_kwh", "location_sources",
-               "market_tco2e", "market_factor_g_per_kwh", "market_sources", "missing_pct", "order"]
-    return _month_order(table[columns]).drop(columns="order").reset_index(drop=True)
+               "market_tco2e", "market_factor_g_per_kwh", "market_sources", "missing_pct"]
+    return table[columns]
 
 
 def scope2_sources_table(contributions: pd.DataFrame, month_of: pd.Series, catalogue: pd.DataFrame) -> pd.DataFrame:

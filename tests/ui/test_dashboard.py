@@ -14,6 +14,7 @@ from energy.config import load_config
 from energy.dashboard import Alert
 from energy.histories import machine_history, site_history
 from energy.histories.store import store_intervals
+from energy.reports.tables import TOTAL
 from energy.planning import runs
 from energy.planning.inputs import day_slots
 from energy.setup import initialise
@@ -115,17 +116,19 @@ def test_emissions_meters_and_report(seeded):
     now = pd.Timestamp.now(tz="UTC")
     today = now.tz_convert(seed.TZ).date()
     start, end = dashboard.local_days(today - dt.timedelta(days=2), today, seed.TZ)
-    table = dashboard.emissions_by_month(engine, site, start, end)
-    site_rows = table[table["series"] == "site"].set_index("method")
+    scope = dashboard.emissions(engine, site, today - dt.timedelta(days=2), today)
+    table = scope.by_consumer
+    site_total = table[(table["month"] == TOTAL) & (table["consumer"] == "site")].iloc[0]
     grid = site_history(engine, start, end)["energy_kwh"].clip(lower=0)
     hours = grid.index.tz_convert(seed.TZ).hour.to_numpy()
-    assert site_rows.loc["market", "co2_kg"].sum() == pytest.approx(grid.sum() * seed.MARKET_G_PER_KWH / 1000)
-    assert site_rows.loc["location", "co2_kg"].sum() == pytest.approx(float((grid.to_numpy() * (300 + 10 * hours))[grid.notna().to_numpy()].sum()) / 1000)
-    assert set(site_rows["sources"]) == {"grid-location", "residual-mix"} and site_rows["missing_intervals"].sum() == 0
-    assert set(table["series"]) == {"site", *seed.MACHINES, dashboard.OTHER}
-    # Machines and the unmetered rest add up to the site, for both methods.
-    parts = table[table["series"] != "site"].groupby("method")["co2_kg"].sum()
-    assert parts.to_dict() == pytest.approx(site_rows["co2_kg"].groupby(level=0).sum().to_dict())
+    assert site_total["market_tco2e"] * 1000 == pytest.approx(grid.sum() * seed.MARKET_G_PER_KWH / 1000)
+    assert site_total["location_tco2e"] * 1000 == pytest.approx(float((grid.to_numpy() * (300 + 10 * hours))[grid.notna().to_numpy()].sum()) / 1000)
+    assert set(scope.by_source["source_id"]) == {"grid-location", "residual-mix"} and scope.missing_factor.to_numpy().sum() == 0
+    assert set(table["consumer"]) == {"site", *seed.MACHINES, "other"}
+    # Machines and the rest of the site add up to the site, for both methods, and equal the report's table.
+    totals = table[table["month"] == TOTAL].set_index("consumer")
+    for method in ("location", "market"):
+        assert totals.drop(index="site")[f"{method}_tco2e"].sum() == pytest.approx(site_total[f"{method}_tco2e"])
     status = dashboard.meter_status(engine, now).set_index("meter")
     assert status.loc["m_aux", "state"] == "failing" and status.loc["main", "state"] == "live"
     assert status.loc["m_aux", "last_reading"] < now - pd.Timedelta(hours=3)
@@ -134,8 +137,7 @@ def test_emissions_meters_and_report(seeded):
     assert Alert("warning", f"meter main: stale, its newest data is {dashboard.age_text(later - status.loc['main', 'last_reading'])} old") in dashboard.alerts(
         engine, site, dashboard.power_kw(engine, site, "site", "site", *dashboard.local_day(today, seed.TZ)), later)
     report = dashboard.sustainability_report(engine, site, today - dt.timedelta(days=2), today)
-    by_consumer = report.table("scope2_by_consumer")
-    assert by_consumer["location_tco2e"].sum() > 0
+    pd.testing.assert_frame_equal(report.table("scope2_by_consumer"), table)
     files = {fmt: dashboard.report_file(report, fmt) for fmt in ("csv", "xlsx", "pdf")}
     assert files["csv"][:2] == files["xlsx"][:2] == b"PK" and files["pdf"][:5] == b"%PDF-"
 

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from energy import dashboard, storage
 from energy.planning.runs import COMPONENTS
+from energy.reports.tables import TOTAL
 from tests.ui import seed
 from ui import common
 
@@ -135,10 +136,14 @@ def test_savings_emissions_reports_and_meters_pages(seeded_url, monkeypatch):
     assert metrics(at)["Realised savings"] == common.money(history["realised_total"].sum(), "EUR")
 
     at = open_page(seeded_url, "emissions", monkeypatch)
-    table = dashboard.emissions_by_month(engine, site, *dashboard.local_days(*at.date_input(key="emissions_period").value, site.timezone))
-    site_rows = table[table["series"] == "site"].groupby("method")["co2_kg"].sum()
-    assert metrics(at) == {f"Site, {m}-based": common.number(site_rows[m] / 1000, "t CO₂e", 2) for m in ("location", "market")}
-    assert set(dashboard.factor_sources(engine)["id"]) == set(at.dataframe[0].value["id"]) == {"grid-location", "residual-mix"}
+    scope = dashboard.emissions(engine, site, *at.date_input(key="emissions_period").value)
+    site_total = scope.by_consumer.set_index(["month", "consumer"]).loc[(TOTAL, "site")]
+    assert metrics(at) == {f"Site, {m}-based": common.number(site_total[f"{m}_tco2e"], "t CO₂e", 2) for m in ("location", "market")}
+    pd.testing.assert_frame_equal(at.dataframe[0].value.reset_index(drop=True), scope.by_consumer, check_dtype=False)
+    assert set(at.dataframe[1].value["source_id"]) == set(dashboard.factor_sources(engine)["id"]) == {"grid-location", "residual-mix"}
+    (chart,) = charts(at)
+    machines = [trace for trace in chart["data"] if trace["type"] == "bar"]
+    assert sum(values(trace["y"]).sum() for trace in machines) == pytest.approx(site_total["location_tco2e"])
 
     at = open_page(seeded_url, "reports", monkeypatch)
     report = dashboard.sustainability_report(engine, site, *at.date_input(key="reports_period").value)

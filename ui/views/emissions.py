@@ -1,8 +1,13 @@
-"""Emissions: location- and market-based scope 2 by month and machine, with the factor sources."""
+"""Emissions: location- and market-based scope 2 by month and machine, with the factor sources.
+
+The figures are the sustainability report's own scope 2 tables (``energy.dashboard.emissions``),
+so this page and a report of the same days always agree.
+"""
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from energy.reports.tables import TOTAL
 from ui import common
 
 site = common.start(
@@ -14,36 +19,41 @@ first, last = common.date_range(site, days=90, key="emissions_period")
 start, end = common.period(site, first, last)
 
 with common.guard("Emissions"):
-    table = common.data("emissions_by_month", start, end)
-    if table.empty or table["energy_kwh"].sum() == 0:
+    scope = common.data("emissions", first, last)
+    table = scope.by_consumer
+    site_total = table[(table["month"] == TOTAL) & (table["consumer"] == "site")].iloc[0]
+    if site_total["energy_kwh"] == 0:
         st.info(f"No energy stored between {first} and {last}.")
         st.stop()
-    totals = table[table["series"] == "site"].groupby("method")["co2_kg"].sum(min_count=1)
     columns = st.columns(2)
     for column, method in zip(columns, ("location", "market")):
-        value = totals.get(method)
-        column.metric(f"Site, {method}-based", common.number(None if value is None else value / 1000, "t CO₂e", 2))
-    for row in table[(table["series"] == "site") & (table["missing_intervals"] > 0)].itertuples():
-        st.warning(f"{row.method}-based, {row.month:%Y-%m}: {row.missing_intervals} interval(s) with grid import have no carbon factor "
-                   "and are left out (load the factor data with 'energy init')")
+        column.metric(f"Site, {method}-based", common.number(site_total[f"{method}_tco2e"], "t CO₂e", 2))
+    for month, counts in scope.missing_factor.drop(index=TOTAL).iterrows():
+        for method, count in counts.items():
+            if count:
+                st.warning(f"{method}-based, {month}: {count} interval(s) with grid import have no carbon factor "
+                           "and are left out (load the factor data with 'energy init')")
 
     method = st.radio("Method", ["location", "market"], horizontal=True, key="emissions_method")
-    machines = table[(table["series"] != "site") & (table["method"] == method)]
+    monthly = table[table["month"] != TOTAL]
     fig = common.figure("Emissions (t CO₂e)", "Month", barmode="stack")
-    names = common.data("machine_names", with_site=False)
-    for series, part in machines.groupby("series"):
-        fig.add_trace(go.Bar(x=part["month"], y=part["co2_kg"] / 1000, name=f"{names[series]} ({series})" if series in names else series))
-    site_rows = table[(table["series"] == "site") & (table["method"] == method)]
-    fig.add_trace(go.Scatter(x=site_rows["month"], y=site_rows["co2_kg"] / 1000, name="site (grid import)", mode="lines+markers"))
-    fig.update_xaxes(dtick="M1", tickformat="%Y-%m")
+    for (consumer, name), part in monthly[monthly["consumer"] != "site"].groupby(["consumer", "name"], sort=False):
+        fig.add_trace(go.Bar(x=part["month"], y=part[f"{method}_tco2e"], name=f"{name} ({consumer})"))
+    site_rows = monthly[monthly["consumer"] == "site"]
+    fig.add_trace(go.Scatter(x=site_rows["month"], y=site_rows[f"{method}_tco2e"], name="site", mode="lines+markers"))
+    fig.update_xaxes(type="category")
     common.show(fig, "emissions_chart")
-    st.caption("Each interval's grid import is shared among the machines and the unmetered rest in proportion to "
-               "their energy; market-based applies contractual instruments first, then supplier or residual-mix factors.")
+    st.caption("Each interval's grid import is shared among the machines and the rest of the site in proportion to their "
+               "consumption; market-based applies contractual instruments first, then supplier or residual-mix factors. "
+               "The same figures as the report's 'Scope 2 by month and consumer' table.")
+    st.dataframe(common.displayable(table), key="emissions_table", hide_index=True)
 
     st.subheader("Factor sources")
-    sources = common.data("factor_sources", start, end, with_site=False)
-    if sources.empty:
+    stored = common.data("factor_sources", start, end, with_site=False)
+    if stored.empty:
         st.info("No emission factor sources stored: add [[emissions.factors]] to the config and run 'energy init'.")
     else:
-        st.dataframe(sources, key="emissions_sources", hide_index=True)
-    st.dataframe(table, key="emissions_table")
+        st.caption("Grid import valued by each factor source or contractual instrument, per month, with citation and validity.")
+        st.dataframe(common.displayable(scope.by_source), key="emissions_sources", hide_index=True)
+        with st.expander("Every stored factor source"):
+            st.dataframe(stored, key="emissions_stored_sources", hide_index=True)
