@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 #: HiGHS is interrupted (through its interrupt callbacks) this long after the deadline when its
 #: own time limit has not stopped it: HiGHS checks its clock seldom in presolve on big models.
 HARD_GRACE_S = 0.5
+#: A HiGHS run still busy this long after the deadline is abandoned (see :func:`_solve_until`).
+ABANDON_AFTER_S = 2.0
 
 
 class _InterruptStatusFilter(logging.Filter):
@@ -106,9 +109,13 @@ def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats:
         callback.subscribe(past_deadline)
     clock = time.perf_counter()
     try:
-        results = solver.solve(model)
+        finished, results = _solve_until(solver, model, deadline + ABANDON_AFTER_S)
     finally:
         stats.highs_s = time.perf_counter() - clock
+    if not finished:
+        log.warning("HiGHS did not stop within %.0f s of the deadline (presolve checks no clock); its run is abandoned",
+                    ABANDON_AFTER_S)
+        return HighsOutcome("time_limit", False, None)
     if highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
         return _interrupted_outcome(solver, highs)
     condition = results.termination_condition
@@ -126,6 +133,33 @@ def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats:
     else:
         termination = "other"
     return HighsOutcome(termination, has_solution, bound, results.best_feasible_objective)
+
+
+def _solve_until(solver, model, give_up_at: float):
+    """(finished, results) of ``solver.solve(model)`` run in a daemon thread, waited for until
+    ``give_up_at`` (a ``time.perf_counter()`` value).
+
+    HiGHS's presolve looks neither at its time limit nor at the interrupt callbacks (ICON
+    sample03: 38 s over a 300 s limit), so the wall clock cannot rely on HiGHS stopping. A run
+    still going at ``give_up_at`` is left to finish in the background (it stops at its own time
+    limit once presolve is done) and its result is never read: the caller answers with what it
+    has.
+    """
+    outcome: list = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(solver.solve(model))
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name="highs", daemon=True)
+    worker.start()
+    worker.join(max(give_up_at - time.perf_counter(), 0.0))
+    if failure:
+        raise failure[0]
+    return (True, outcome[0]) if outcome else (False, None)
 
 
 def _interrupted_outcome(solver, highs) -> HighsOutcome:

@@ -8,7 +8,9 @@ it). Its steps are separate functions:
 2. :func:`heuristic_start`: the greedy strategies of :mod:`optimizer.heuristic` and the site's own
    plan give a checked schedule in well under a second on plant problems; failing that,
    :func:`coarse_start` solves a conservative coarse-time problem (:mod:`optimizer.coarse`); for
-   week-sized problems :func:`optimizer.lns.improve_by_windows` improves the start window by window;
+   week-sized problems :func:`optimizer.lns.improve_by_windows` improves the start window by window,
+   for other problems with a demand charge :func:`optimizer.lns.improve_by_peak` re-optimises the
+   jobs that make the peak;
 3. :func:`build_within` builds the MILP (:func:`optimizer.model.build_model`) against the wall
    clock and :func:`optimizer.highs.run_highs` solves it from the start with the time left;
 4. the better schedule (solver or start) is read back and passed through
@@ -31,7 +33,7 @@ from optimizer.coarse import coarsen, refine
 from optimizer.diagnose import diagnose, explain_unplaced
 from optimizer.heuristic import STRATEGIES, greedy_schedule, on_intervals_for
 from optimizer.highs import HighsOutcome, SolveStats, run_highs
-from optimizer.lns import improve_by_windows
+from optimizer.lns import PEAK_NEIGHBOURHOOD_JOBS, improve_by_peak, improve_by_windows
 from optimizer.model import ModelOptions, build_model, read_schedule, set_start_values
 from optimizer.prepare import prepare
 from optimizer.problem import Problem, parse_problem
@@ -46,9 +48,13 @@ HEURISTIC_SHARE = 0.1
 COARSE_FACTORS = (6, 3, 2)
 COARSE_SHARE = 0.4
 #: Large problems (more start-slot entries than this, horizon over two days) first improve the
-#: start by large-neighbourhood search over day windows (optimizer/lns.py), up to this share.
+#: start by large-neighbourhood search over day windows (optimizer/lns.py), up to this share;
+#: other problems with a demand charge by re-optimising the jobs that make the peak.
 LNS_MIN_ENTRIES = 100_000
 LNS_SHARE = 0.5
+#: With a demand charge (and more jobs than one peak neighbourhood), HiGHS gets this share of the
+#: limit on the full model (its bound and best schedule), the peak search the rest.
+PEAK_MILP_SHARE = 0.6
 #: Above this many start-slot entries (≈ a quarter of the nonzeros) the MILP is not built: a
 #: Pyomo build of ~1.4 million nonzeros took 10 s and grows linearly (ICON sample06: 5.3e6
 #: entries, sample09: 1.4e8). The heuristics alone answer.
@@ -171,6 +177,11 @@ def coarse_start(problem: Problem, deadline: float) -> dict | None:
     return None
 
 
+def has_peak_charge(problem: Problem) -> bool:
+    """A demand charge that the schedule can change (a positive rate)."""
+    return problem.demand_charge is not None and problem.demand_charge.eur_per_kw > 0
+
+
 def model_entries(problem: Problem, prepared) -> int:
     """Roughly the model's nonzeros: one per start variable and slot of its run."""
     return sum(starts.size * problem.job(job_id).duration_slots for (job_id, _), starts in prepared.starts.items())
@@ -252,6 +263,8 @@ def solve(
         )
         stats.lns_s = time.perf_counter() - clock
 
+    # With a demand charge, the peak search polishes HiGHS's best after HiGHS's share of the time.
+    polish = start_document is not None and coarse_first and has_peak_charge(problem) and len(problem.jobs) > PEAK_NEIGHBOURHOOD_JOBS
     clock = time.perf_counter()
     model = build_within(problem, prepared, options, deadline - READ_BACK_RESERVE_S)
     stats.build_s = time.perf_counter() - clock
@@ -262,7 +275,8 @@ def solve(
         stats.constraints = model.nconstraints()
         if start_document is not None:
             set_start_values(model, problem, placements_of(start_document), start_document["machines_on"])
-        outcome = run_highs(model, deadline - READ_BACK_RESERVE_S, gap, start_document is not None, stats)
+        highs_deadline = started + PEAK_MILP_SHARE * time_limit_s if polish else deadline - READ_BACK_RESERVE_S
+        outcome = run_highs(model, highs_deadline, gap, start_document is not None, stats)
 
     best = start_document
     if outcome.has_solution:
@@ -273,6 +287,13 @@ def solve(
                 best = document
             if stats.first_feasible_s is None:
                 stats.first_feasible_s = time.perf_counter() - started
+    if model is not None and polish and outcome.termination != "optimal":
+        clock = time.perf_counter()
+        best = improve_by_peak(
+            problem, prepared, best, deadline - READ_BACK_RESERVE_S, options,
+            lambda placements, machines_on: schedule_document(problem, placements, machines_on),
+        )
+        stats.lns_s += time.perf_counter() - clock
 
     if best is None:
         if outcome.termination == "infeasible":

@@ -1,5 +1,6 @@
-"""The coarse-time first stage and the window search: both only ever hand on checked schedules."""
+"""The coarse-time first stage and the neighbourhood searches: they only ever hand on checked schedules."""
 
+import random
 import time
 
 import numpy as np
@@ -7,7 +8,9 @@ import pytest
 
 from optimizer import check, parse_problem
 from optimizer.coarse import coarsen
-from optimizer.lns import improve_by_windows
+from optimizer.generator import generate_problem
+from optimizer.heuristic import on_intervals_for
+from optimizer.lns import improve_by_peak, improve_by_windows, peak_neighbourhood
 from optimizer.prepare import prepare
 from optimizer.solve import coarse_start, schedule_document
 from tests.optimizer.helpers import tiny_problem
@@ -48,8 +51,6 @@ def test_window_search_never_gets_worse_and_stays_feasible():
     problem = parse_problem(three_days())
     prepared = prepare(problem)
     plan = {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
-    from optimizer.heuristic import on_intervals_for
-
     start = schedule_document(problem, plan, on_intervals_for(problem, plan))
     improved = improve_by_windows(
         problem, prepared, start, time.perf_counter() + 20, None, 24,
@@ -58,3 +59,22 @@ def test_window_search_never_gets_worse_and_stays_feasible():
     assert check(problem, improved).ok
     assert improved["objective_eur"] < start["objective_eur"]  # the day-one jobs move to the night
     assert improved["objective_eur"] == pytest.approx(check(problem, improved).objective_eur)
+
+
+def test_peak_search_lowers_the_peak_of_the_site_plan_and_stays_feasible():
+    problem = parse_problem(generate_problem("day", 3))
+    prepared = prepare(problem)
+    plan = {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
+    start = schedule_document(problem, plan, on_intervals_for(problem, plan))
+    rng = random.Random(1)
+    net = check(problem, start).net_kw
+    peak_slot = int(np.argmax(net))
+    free = peak_neighbourhood(problem, start, rng)
+    running = {j for j, (_, s) in plan.items() if s <= peak_slot < s + problem.job(j).duration_slots}
+    assert len(free) == 10 and free & running  # the jobs that make the peak are among the freed ones
+    improved = improve_by_peak(problem, prepared, start, time.perf_counter() + 8, None,
+                               lambda placements, machines_on: schedule_document(problem, placements, machines_on))
+    result = check(problem, improved)
+    assert result.ok and improved["objective_eur"] == pytest.approx(result.objective_eur)
+    assert result.cost_breakdown["demand_eur"] < start["cost_breakdown"]["demand_eur"]
+    assert improved["objective_eur"] < start["objective_eur"]
