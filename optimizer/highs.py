@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 import highspy
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
@@ -17,8 +18,11 @@ log = logging.getLogger(__name__)
 #: HiGHS is interrupted (through its interrupt callbacks) this long after the deadline when its
 #: own time limit has not stopped it: HiGHS checks its clock seldom in presolve on big models.
 HARD_GRACE_S = 0.5
-#: A HiGHS run still busy this long after the deadline is abandoned (see :func:`_solve_until`).
+#: A HiGHS run still busy this long after the deadline is abandoned (see :func:`_run_until`).
 ABANDON_AFTER_S = 2.0
+#: Relative margin taken off an interior-point LP optimum to make it a safe bound (IPX stops at a
+#: relative duality gap of 1e-8).
+LP_BOUND_TOLERANCE = 1e-6
 
 
 class _InterruptStatusFilter(logging.Filter):
@@ -109,7 +113,7 @@ def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats:
         callback.subscribe(past_deadline)
     clock = time.perf_counter()
     try:
-        finished, results = _solve_until(solver, model, deadline + ABANDON_AFTER_S)
+        finished, results = _run_until(lambda: solver.solve(model), deadline + ABANDON_AFTER_S)
     finally:
         stats.highs_s = time.perf_counter() - clock
     if not finished:
@@ -135,26 +139,27 @@ def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats:
     return HighsOutcome(termination, has_solution, bound, results.best_feasible_objective)
 
 
-def _solve_until(solver, model, give_up_at: float):
-    """(finished, results) of ``solver.solve(model)`` run in a daemon thread, waited for until
-    ``give_up_at`` (a ``time.perf_counter()`` value).
+def _run_until(work, give_up_at: float):
+    """(finished, result) of ``work()`` run in a daemon thread, waited for until ``give_up_at`` (a
+    ``time.perf_counter()`` value).
 
     HiGHS's presolve looks neither at its time limit nor at the interrupt callbacks (ICON
     sample03: 38 s over a 300 s limit), so the wall clock cannot rely on HiGHS stopping. A run
     still going at ``give_up_at`` is left to finish in the background (it stops at its own time
     limit once presolve is done) and its result is never read: the caller answers with what it
-    has.
+    has. Only one HiGHS run is started at a time (two HiGHS instances running at once in one
+    process hung here).
     """
     outcome: list = []
     failure: list[BaseException] = []
 
-    def work() -> None:
+    def run() -> None:
         try:
-            outcome.append(solver.solve(model))
+            outcome.append(work())
         except BaseException as exc:  # handed to the caller's thread
             failure.append(exc)
 
-    worker = threading.Thread(target=work, name="highs", daemon=True)
+    worker = threading.Thread(target=run, name="highs", daemon=True)
     worker.start()
     worker.join(max(give_up_at - time.perf_counter(), 0.0))
     if failure:
@@ -175,3 +180,30 @@ def _interrupted_outcome(solver, highs) -> HighsOutcome:
     bound = info.mip_dual_bound
     bound = float(bound) if abs(bound) != float("inf") else None
     return HighsOutcome("time_limit", True, bound, float(info.objective_function_value))
+
+
+def lp_relaxation_bound(model, deadline: float, stats: SolveStats) -> float | None:
+    """A lower bound on the model's objective: its LP relaxation solved by interior point (IPX, no
+    crossover) by ``deadline`` (a ``time.perf_counter()`` value), else None.
+
+    For week-sized models HiGHS's MIP search does not even finish its root: the dual simplex takes
+    longer than 300 s on the week benchmark's relaxation, interior point about 2 minutes. The
+    relaxation's optimum, less the solver's relative tolerance, is a valid bound.
+    """
+    solver = Highs()
+    clock = time.perf_counter()
+    solver.set_instance(model)
+    stats.handoff_s = time.perf_counter() - clock
+    highs = solver._solver_model  # run directly: APPSI would apply its options only in its own solve
+    for name, value in (("output_flag", False), ("threads", 1), ("random_seed", 0), ("solver", "ipm"), ("run_crossover", "off")):
+        highs.setOptionValue(name, value)
+    columns = highs.getNumCol()
+    highs.changeColsIntegrality(columns, np.arange(columns, dtype=np.int32), np.full(columns, highspy.HighsVarType.kContinuous))
+    highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.05))
+    clock = time.perf_counter()
+    finished, _ = _run_until(highs.run, deadline + ABANDON_AFTER_S)
+    stats.highs_s = time.perf_counter() - clock
+    if not finished or highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    objective = float(highs.getInfo().objective_function_value)
+    return objective - LP_BOUND_TOLERANCE * max(abs(objective), 1.0)

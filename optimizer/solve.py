@@ -7,12 +7,13 @@ it). Its steps are separate functions:
    that is left with none (window, machines, unavailability, precedence, grid limit);
 2. :func:`heuristic_start`: the greedy strategies of :mod:`optimizer.heuristic` and the site's own
    plan give a checked schedule in well under a second on plant problems; failing that,
-   :func:`coarse_start` solves a conservative coarse-time problem (:mod:`optimizer.coarse`); for
-   week-sized problems :func:`optimizer.lns.improve_by_windows` improves the start window by window,
-   for other problems with a demand charge :func:`optimizer.lns.improve_by_peak` re-optimises the
-   jobs that make the peak;
+   :func:`coarse_start` solves a conservative coarse-time problem (:mod:`optimizer.coarse`);
 3. :func:`build_within` builds the MILP (:func:`optimizer.model.build_model`) against the wall
-   clock and :func:`optimizer.highs.run_highs` solves it from the start with the time left;
+   clock and :func:`optimizer.highs.run_highs` solves it from the start with the time left — for
+   problems with a demand charge until 60 % of the limit, after which
+   :func:`optimizer.lns.improve_by_peak` re-optimises the jobs that make the peak; week-sized
+   problems get the bound of the LP relaxation and are improved by
+   :func:`optimizer.lns.improve_by_windows` instead (:func:`windows_with_lp_bound`);
 4. the better schedule (solver or start) is read back and passed through
    :func:`optimizer.checker.check`: no schedule leaves unchecked.
 
@@ -24,6 +25,7 @@ and the resources that block them. See docs/optimizer.md.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -32,7 +34,7 @@ from optimizer.checker import COST_COMPONENTS, Placements, check, penalised, pla
 from optimizer.coarse import coarsen, refine
 from optimizer.diagnose import diagnose, explain_unplaced
 from optimizer.heuristic import STRATEGIES, greedy_schedule, on_intervals_for
-from optimizer.highs import HighsOutcome, SolveStats, run_highs
+from optimizer.highs import HighsOutcome, SolveStats, lp_relaxation_bound, run_highs
 from optimizer.lns import PEAK_NEIGHBOURHOOD_JOBS, improve_by_peak, improve_by_windows
 from optimizer.model import ModelOptions, build_model, read_schedule, set_start_values
 from optimizer.prepare import prepare
@@ -47,11 +49,13 @@ HEURISTIC_SHARE = 0.1
 #: The coarse-time stage: slot-length factors tried (coarsest first) and its share of the limit.
 COARSE_FACTORS = (6, 3, 2)
 COARSE_SHARE = 0.4
-#: Large problems (more start-slot entries than this, horizon over two days) first improve the
-#: start by large-neighbourhood search over day windows (optimizer/lns.py), up to this share;
-#: other problems with a demand charge by re-optimising the jobs that make the peak.
+#: Large problems (more start-slot entries than this, horizon over two days) get the LP
+#: relaxation's bound and are improved by large-neighbourhood search over day windows
+#: (optimizer/lns.py) for the rest of the limit; other problems with a demand charge by
+#: re-optimising the jobs that make the peak after HiGHS.
 LNS_MIN_ENTRIES = 100_000
-LNS_SHARE = 0.5
+#: ... of which the LP relaxation (for the bound) may take this share first.
+LP_BOUND_SHARE = 0.5
 #: With a demand charge (and more jobs than one peak neighbourhood), HiGHS gets this share of the
 #: limit on the full model (its bound and best schedule), the peak search the rest.
 PEAK_MILP_SHARE = 0.6
@@ -207,6 +211,21 @@ def build_within(problem: Problem, prepared, options: ModelOptions | None, deadl
     return built[0]
 
 
+def windows_with_lp_bound(
+    problem: Problem, prepared, model, document: dict, deadline: float, options: ModelOptions | None, window: int, stats: SolveStats
+) -> tuple[dict, HighsOutcome]:
+    """Week-sized problems: the LP relaxation of ``model`` (if built) gives the bound, within
+    :data:`LP_BOUND_SHARE` of the time left — HiGHS's MIP search would not finish its root in the
+    time (docs/benchmarks.md) — then the window search improves ``document`` until ``deadline``."""
+    bound = None
+    if model is not None:
+        bound = lp_relaxation_bound(model, time.perf_counter() + LP_BOUND_SHARE * (deadline - time.perf_counter()), stats)
+    clock = time.perf_counter()
+    document = improve_by_windows(problem, prepared, document, deadline, options, window, functools.partial(schedule_document, problem))
+    stats.lns_s = time.perf_counter() - clock
+    return document, HighsOutcome("time_limit", False, bound)
+
+
 def solve(
     problem: dict | Problem,
     time_limit_s: float = 60.0,
@@ -255,24 +274,22 @@ def solve(
         stats.first_feasible_s = time.perf_counter() - started
     stats.heuristic_s = time.perf_counter() - clock
     window = 1440 // problem.resolution_minutes  # one day
-    if start_document is not None and entries > LNS_MIN_ENTRIES and problem.horizon_slots > 2 * window:
-        clock = time.perf_counter()
-        start_document = improve_by_windows(
-            problem, prepared, start_document, started + LNS_SHARE * time_limit_s, options, window,
-            lambda placements, machines_on: schedule_document(problem, placements, machines_on),
-        )
-        stats.lns_s = time.perf_counter() - clock
-
+    windowed = start_document is not None and entries > LNS_MIN_ENTRIES and problem.horizon_slots > 2 * window
     # With a demand charge, the peak search polishes HiGHS's best after HiGHS's share of the time.
-    polish = start_document is not None and coarse_first and has_peak_charge(problem) and len(problem.jobs) > PEAK_NEIGHBOURHOOD_JOBS
+    polish = not windowed and start_document is not None and coarse_first and has_peak_charge(problem) and len(problem.jobs) > PEAK_NEIGHBOURHOOD_JOBS
     clock = time.perf_counter()
     model = build_within(problem, prepared, options, deadline - READ_BACK_RESERVE_S)
     stats.build_s = time.perf_counter() - clock
-    if model is None:
-        outcome = HighsOutcome("not_built", False, None)
-    else:
+    if model is not None:
         stats.variables = model.nvariables()
         stats.constraints = model.nconstraints()
+    if windowed:
+        start_document, outcome = windows_with_lp_bound(
+            problem, prepared, model, start_document, deadline - READ_BACK_RESERVE_S, options, window, stats
+        )
+    elif model is None:
+        outcome = HighsOutcome("not_built", False, None)
+    else:
         if start_document is not None:
             set_start_values(model, problem, placements_of(start_document), start_document["machines_on"])
         highs_deadline = started + PEAK_MILP_SHARE * time_limit_s if polish else deadline - READ_BACK_RESERVE_S
@@ -291,7 +308,7 @@ def solve(
         clock = time.perf_counter()
         best = improve_by_peak(
             problem, prepared, best, deadline - READ_BACK_RESERVE_S, options,
-            lambda placements, machines_on: schedule_document(problem, placements, machines_on),
+            functools.partial(schedule_document, problem),
         )
         stats.lns_s += time.perf_counter() - clock
 

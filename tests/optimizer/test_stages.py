@@ -4,7 +4,9 @@ import random
 import time
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
+from pyomo.contrib.appsi.solvers import Highs
 
 from optimizer import check, parse_problem
 from optimizer.coarse import coarsen
@@ -12,7 +14,9 @@ from optimizer.generator import generate_problem
 from optimizer.heuristic import on_intervals_for
 from optimizer.lns import improve_by_peak, improve_by_windows, peak_neighbourhood
 from optimizer.prepare import prepare
-from optimizer.solve import coarse_start, schedule_document
+from optimizer.highs import SolveStats
+from optimizer.model import build_model
+from optimizer.solve import coarse_start, schedule_document, solve, windows_with_lp_bound
 from tests.optimizer.helpers import tiny_problem
 
 
@@ -78,3 +82,21 @@ def test_peak_search_lowers_the_peak_of_the_site_plan_and_stays_feasible():
     assert result.ok and improved["objective_eur"] == pytest.approx(result.objective_eur)
     assert result.cost_breakdown["demand_eur"] < start["cost_breakdown"]["demand_eur"]
     assert improved["objective_eur"] < start["objective_eur"]
+
+
+def test_window_search_with_the_lp_relaxation_as_its_bound():
+    problem = parse_problem(three_days())
+    prepared = prepare(problem)
+    plan = {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
+    start = schedule_document(problem, plan, on_intervals_for(problem, plan))
+    improved, outcome = windows_with_lp_bound(
+        problem, prepared, build_model(problem, prepared), start, time.perf_counter() + 20, None, 24, SolveStats()
+    )
+    assert check(problem, improved).ok and improved["objective_eur"] < start["objective_eur"]
+    # The bound is the LP relaxation's optimum (solved here by Pyomo's relaxation and HiGHS's simplex) …
+    relaxed = build_model(problem, prepared)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(relaxed)
+    Highs().solve(relaxed)
+    assert outcome.bound == pytest.approx(pyo.value(relaxed.objective), rel=1e-5)
+    # … so no schedule is cheaper than it.
+    assert outcome.bound <= solve(three_days(), time_limit_s=20)["objective_eur"] + 1e-6
