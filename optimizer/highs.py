@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.timing import HierarchicalTimer
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
@@ -23,16 +24,6 @@ ABANDON_AFTER_S = 2.0
 #: Relative margin taken off an interior-point LP optimum to make it a safe bound (IPX stops at a
 #: relative duality gap of 1e-8).
 LP_BOUND_TOLERANCE = 1e-6
-
-
-class _InterruptStatusFilter(logging.Filter):
-    """APPSI warns about HiGHS's interrupt status, which here is the wall clock doing its job."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "kInterrupt" not in record.getMessage()
-
-
-logging.getLogger("pyomo.contrib.appsi.solvers.highs").addFilter(_InterruptStatusFilter())
 
 
 @dataclass
@@ -90,20 +81,18 @@ def run_highs(model, deadline: float, gap: float, warm_start: bool, stats: Solve
 def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats: SolveStats) -> HighsOutcome:
     solver = Highs()
     solver.config.load_solution = False
-    solver.config.mip_gap = gap
-    solver.config.warmstart = warm_start
-    solver.highs_options = {"threads": 1, "random_seed": 0}
-    for check in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                  "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
-                  "update_vars", "update_params", "update_named_expressions", "update_objective"):
-        setattr(solver.update_config, check, False)  # nothing changes between hand-over and solve
     clock = time.perf_counter()
     solver.set_instance(model)
     stats.handoff_s = time.perf_counter() - clock
+    highs = solver._solver_model  # APPSI keeps the highspy object here
     # HiGHS checks its clock less often on big models (presolve) and the read-back grows with the
     # model: keep back as long again as the hand-over took (measured overruns of 10–15 s otherwise).
-    solver.config.time_limit = max(deadline - time.perf_counter() - stats.handoff_s, 0.05)
-    highs = solver._solver_model  # APPSI keeps the highspy object here; the interrupt needs it
+    options = {"output_flag": False, "threads": 1, "random_seed": 0, "mip_rel_gap": gap,
+               "time_limit": max(deadline - time.perf_counter() - stats.handoff_s, 0.05)}
+    for name, value in options.items():
+        highs.setOptionValue(name, value)
+    if warm_start:
+        solver._warm_start()
 
     def past_deadline(event) -> None:
         if time.perf_counter() > deadline + HARD_GRACE_S:
@@ -111,9 +100,11 @@ def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats:
 
     for callback in (highs.cbMipInterrupt, highs.cbSimplexInterrupt, highs.cbIpmInterrupt):
         callback.subscribe(past_deadline)
+    # highspy's own run, not APPSI's solve: APPSI redirects the process's stdout and stderr while
+    # it solves, which would swallow everything the caller prints and logs after abandoning a run.
     clock = time.perf_counter()
     try:
-        finished, results = _run_until(lambda: solver.solve(model), deadline + ABANDON_AFTER_S)
+        finished, _ = _run_until(highs.run, deadline + ABANDON_AFTER_S)
     finally:
         stats.highs_s = time.perf_counter() - clock
     if not finished:
@@ -122,6 +113,7 @@ def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats:
         return HighsOutcome("time_limit", False, None)
     if highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
         return _interrupted_outcome(solver, highs)
+    results = solver._postsolve(HierarchicalTimer())  # APPSI's reading of HiGHS's result
     condition = results.termination_condition
     has_solution = results.best_feasible_objective is not None
     if has_solution:
