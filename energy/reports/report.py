@@ -219,13 +219,17 @@ def _scheduling(engine, config, p, index, machines: dict[str, inputs.IntervalSer
     label = ", ".join(f"{s.id} ({s.source})" for s in marginal) or None
     rows = []
     loaded = dict(machines)  # machines outside the report's selection are read once, not once per run
+    measured: dict[frozenset, pd.Series] = {}  # per set of scheduled machines (runs mostly share one)
     for run in inputs.load_plan_runs(engine, p):
-        measured = np.zeros(len(index))
-        for machine in {m["id"] for m in run.problem["machines"]}:
-            if machine not in loaded:
-                loaded[machine] = inputs.series(engine, "machine", machine, index)
-            measured = measured + loaded[machine].kwh  # NaN where missing stays NaN
-        rows.append(scheduling.run_row(run, pd.Series(measured, index=index), marginal))
+        scheduled = frozenset(m["id"] for m in run.problem["machines"])
+        if scheduled not in measured:
+            total = np.zeros(len(index))
+            for machine in sorted(scheduled):
+                if machine not in loaded:
+                    loaded[machine] = inputs.series(engine, "machine", machine, index)
+                total = total + loaded[machine].kwh  # NaN where missing stays NaN
+            measured[scheduled] = pd.Series(total, index=index)
+        rows.append(scheduling.run_row(run, measured[scheduled], marginal))
     return scheduling.scheduling_table(rows), label
 
 
