@@ -171,13 +171,18 @@ def power_kw(
 
 
 def factor_sources(engine: Engine, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:
-    """The stored emission factor sources with their citations (``energy.emissions``): ``id``,
-    ``method``, ``source``, ``valid_from``, ``valid_to``, ``constant_g_per_kwh``, ``file``, and
-    ``rows`` (factor rows overlapping ``[start, end)``)."""
+    """The stored emission factor sources with their citations (``energy.emissions``), as
+    :func:`factor_source_table`, with the factor rows overlapping ``[start, end)`` counted."""
+    return factor_source_table(load_factor_sources(engine, start, end))
+
+
+def factor_source_table(sources: list) -> pd.DataFrame:
+    """Factor sources (``energy.emissions.FactorSource``) as a table: ``id``, ``method``,
+    ``source``, ``valid_from``, ``valid_to``, ``constant_g_per_kwh``, ``file``, ``rows``."""
     rows = [
         {"id": s.id, "method": s.method, "source": s.source, "valid_from": s.valid_from, "valid_to": s.valid_to,
          "constant_g_per_kwh": s.constant_g_per_kwh, "file": s.file, "rows": len(s.rows)}
-        for s in load_factor_sources(engine, start, end)
+        for s in sources
     ]
     return pd.DataFrame(rows, columns=["id", "method", "source", "valid_from", "valid_to", "constant_g_per_kwh", "file", "rows"])
 

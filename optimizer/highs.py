@@ -78,19 +78,27 @@ def run_highs(model, deadline: float, gap: float, warm_start: bool, stats: Solve
     return outcome
 
 
-def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats: SolveStats) -> HighsOutcome:
+def _hand_over(model, stats: SolveStats, **options):
+    """(APPSI solver, its highspy object) with ``model`` handed over and HiGHS's ``options`` set
+    (quiet, one thread, fixed seed unless given). HiGHS is then run through highspy directly:
+    APPSI applies options only inside its own ``solve``, which also redirects the process's
+    stdout and stderr for as long as HiGHS runs."""
     solver = Highs()
     solver.config.load_solution = False
     clock = time.perf_counter()
     solver.set_instance(model)
     stats.handoff_s = time.perf_counter() - clock
     highs = solver._solver_model  # APPSI keeps the highspy object here
+    for name, value in ({"output_flag": False, "threads": 1, "random_seed": 0} | options).items():
+        highs.setOptionValue(name, value)
+    return solver, highs
+
+
+def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats: SolveStats) -> HighsOutcome:
+    solver, highs = _hand_over(model, stats, mip_rel_gap=gap)
     # HiGHS checks its clock less often on big models (presolve) and the read-back grows with the
     # model: keep back as long again as the hand-over took (measured overruns of 10–15 s otherwise).
-    options = {"output_flag": False, "threads": 1, "random_seed": 0, "mip_rel_gap": gap,
-               "time_limit": max(deadline - time.perf_counter() - stats.handoff_s, 0.05)}
-    for name, value in options.items():
-        highs.setOptionValue(name, value)
+    highs.setOptionValue("time_limit", max(deadline - time.perf_counter() - stats.handoff_s, 0.05))
     if warm_start:
         solver._warm_start()
 
@@ -100,8 +108,7 @@ def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats:
 
     for callback in (highs.cbMipInterrupt, highs.cbSimplexInterrupt, highs.cbIpmInterrupt):
         callback.subscribe(past_deadline)
-    # highspy's own run, not APPSI's solve: APPSI redirects the process's stdout and stderr while
-    # it solves, which would swallow everything the caller prints and logs after abandoning a run.
+    # highspy's own run (see _hand_over): an abandoned APPSI solve would keep stdout/stderr redirected.
     clock = time.perf_counter()
     try:
         finished, _ = _run_until(highs.run, deadline + ABANDON_AFTER_S)
@@ -182,13 +189,7 @@ def lp_relaxation_bound(model, deadline: float, stats: SolveStats) -> float | No
     longer than 300 s on the week benchmark's relaxation, interior point about 2 minutes. The
     relaxation's optimum, less the solver's relative tolerance, is a valid bound.
     """
-    solver = Highs()
-    clock = time.perf_counter()
-    solver.set_instance(model)
-    stats.handoff_s = time.perf_counter() - clock
-    highs = solver._solver_model  # run directly: APPSI would apply its options only in its own solve
-    for name, value in (("output_flag", False), ("threads", 1), ("random_seed", 0), ("solver", "ipm"), ("run_crossover", "off")):
-        highs.setOptionValue(name, value)
+    _, highs = _hand_over(model, stats, solver="ipm", run_crossover="off")
     columns = highs.getNumCol()
     highs.changeColsIntegrality(columns, np.arange(columns, dtype=np.int32), np.full(columns, highspy.HighsVarType.kContinuous))
     highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.05))

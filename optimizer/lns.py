@@ -108,10 +108,9 @@ def improve_by_windows(
     return current
 
 
-def peak_neighbourhood(problem: Problem, document: dict, rng: random.Random, size: int | None = None) -> set[str]:
+def peak_neighbourhood(problem: Problem, document: dict, rng: random.Random, size: int = PEAK_NEIGHBOURHOOD_JOBS) -> set[str]:
     """Up to half of ``size`` jobs running in the slot of the highest grid import, the rest drawn
-    at random from the other jobs (``size`` defaults to :data:`PEAK_NEIGHBOURHOOD_JOBS`)."""
-    size = size or PEAK_NEIGHBOURHOOD_JOBS
+    at random from the other jobs."""
     placements = placements_of(document)
     peak_slot = int(np.argmax(schedule_cost(problem, placements, document["machines_on"]).net_kw))
     at_peak = [j.id for j in problem.jobs if placements[j.id][1] <= peak_slot < placements[j.id][1] + j.duration_slots]

@@ -142,10 +142,8 @@ class Consumption:
     data: inputs.SiteSeries
     flows: scope2.GridFlows
     code: np.ndarray  # quality of the site's flows (worst of site and PV)
-    other_kwh: np.ndarray
-    other_code: np.ndarray
-    other_name: str
-    #: (id, name, kWh, quality code) of each selected machine, "other" and "site", in display order
+    #: (id, name, kWh, quality code) of each selected machine, "other" (the site's consumption
+    #: minus the machines) and "site", in display order
     consumers: list[tuple[str, str, np.ndarray, np.ndarray]]
 
 
@@ -164,7 +162,7 @@ def read_consumption(engine: Engine, config: SiteConfig, p: inputs.Period, selec
     consumers = [(m, names[m], data.machines[m].kwh, data.machines[m].code) for m in selected]
     consumers += [("other", other_name, other_kwh, other_code),
                   ("site", "site consumption (grid import + PV self-consumed)", flows.consumption_kwh, code)]
-    return Consumption(index, tables.months(index, config.site.timezone), data, flows, code, other_kwh, other_code, other_name, consumers)
+    return Consumption(index, tables.months(index, config.site.timezone), data, flows, code, consumers)
 
 
 @dataclass(frozen=True)
@@ -260,12 +258,11 @@ def build_report(
     index, data, flows, code, month = use.index, use.data, use.flows, use.code, use.month
     machines_kwh = {m: f.kwh for m, f in data.machines.items()}
     machine_codes = {m: f.code for m, f in data.machines.items()}
-    site_row = use.consumers[-1]
+    *machine_rows, other_row, site_row = use.consumers
     energy = tables.energy_table(
         [("site", "site", site_row[1], flows.consumption_kwh, code), ("site", "grid_import", "grid import", flows.import_kwh, code),
          ("site", "grid_export", "grid export", flows.export_kwh, code)]
-        + [("machine", m, name, kwh, quality) for m, name, kwh, quality in use.consumers[:-2]]
-        + [("other", "other", use.other_name, use.other_kwh, use.other_code)],
+        + [("machine", *row) for row in machine_rows] + [("other", *other_row)],
         month,
     )
     scope = _scope2(engine, config, p, use)

@@ -7,6 +7,7 @@ so this page and a report of the same days always agree.
 import plotly.graph_objects as go
 import streamlit as st
 
+from energy import dashboard
 from energy.reports.tables import TOTAL
 from ui import common
 
@@ -16,7 +17,6 @@ site = common.start(
     "(contractual and residual-mix factors), by month and machine, with each factor's source.",
 )
 first, last = common.date_range(site, days=90, key="emissions_period")
-start, end = common.period(site, first, last)
 
 with common.guard("Emissions"):
     scope = common.data("emissions", first, last)
@@ -49,7 +49,7 @@ with common.guard("Emissions"):
     st.dataframe(common.displayable(table), key="emissions_table", hide_index=True)
 
     st.subheader("Factor sources")
-    stored = common.data("factor_sources", start, end, with_site=False)
+    stored = dashboard.factor_source_table(scope.sources)  # the sources the figures were made with
     if stored.empty:
         st.info("No emission factor sources stored: add [[emissions.factors]] to the config and run 'energy init'.")
     else:
