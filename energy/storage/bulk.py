@@ -52,10 +52,23 @@ def upsert(conn: Connection, table: sa.Table, frame: pd.DataFrame, on_conflict: 
     if conn.dialect.name == "postgresql":
         _copy_upsert(conn, table, frame, columns, conflict)
     else:
-        placeholders = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders}) {conflict}"
-        conn.exec_driver_sql(sql, _python_rows(frame))
+        _executemany(conn, table, columns, _python_rows(frame), conflict)
     return len(frame)
+
+
+def upsert_rows(conn: Connection, table: sa.Table, columns: list[str], rows: list[tuple]) -> int:
+    """Insert or replace ``rows`` (tuples in the order of ``columns``, at most one per key) with
+    one prepared statement on either database; for binary columns, which ``COPY … csv`` cannot
+    carry, and for few rows. Runs inside the caller's transaction; returns the rows offered."""
+    if rows:
+        _executemany(conn, table, columns, rows, _conflict_clause(table, columns, "update"))
+    return len(rows)
+
+
+def _executemany(conn: Connection, table: sa.Table, columns: list[str], rows: list[tuple], conflict: str) -> None:
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    placeholders = ", ".join(placeholder for _ in columns)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders}) {conflict}", rows)
 
 
 def _copy_upsert(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: list[str], conflict: str) -> None:

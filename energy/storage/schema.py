@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -118,6 +119,21 @@ intervals = Table(
     Column("start_ms", BigInteger, primary_key=True),
     Column("energy_kwh", Float),
     Column("quality", String(16), nullable=False),
+)
+
+# The same intervals again, one row per series and UTC day, as packed arrays: the layout readers
+# load (a year of 50 machines in ~0.15 s, where one Python object per row and column costs ~1.5 s).
+# Derived only: energy.histories.store rebuilds a day's row from ``intervals`` in the transaction
+# that writes any of the day's intervals.
+interval_days = Table(
+    "interval_days",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("series_id", String(ID), primary_key=True),
+    Column("day_ms", BigInteger, primary_key=True),  # start of the UTC day, epoch ms
+    Column("offsets_ms", LargeBinary, nullable=False),  # int32 little-endian: interval start − day_ms
+    Column("energy_kwh", LargeBinary, nullable=False),  # float64 little-endian, NaN where NULL
+    Column("quality_codes", LargeBinary, nullable=False),  # int8: energy.histories.quality codes
 )
 
 # How far each meter's readings have been turned into intervals (for incremental processing).

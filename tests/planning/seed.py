@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from energy.config import SiteConfig, load_config
+from energy.histories.store import store_intervals
 from energy.planning.inputs import day_slots
 from energy.setup import initialise
 from energy.storage import bulk, schema
@@ -152,11 +153,7 @@ def store_forecasts(conn, slots: pd.DatetimeIndex, series: list[tuple[str, str, 
 def store_measured(engine, slots: pd.DatetimeIndex, kind: str, series_id: str, power_kw: np.ndarray) -> None:
     """Measured intervals (kWh per slot) of one series from average power per slot."""
     hours = (slots[1] - slots[0]) / pd.Timedelta(hours=1)
-    rows = pd.DataFrame(
-        {"kind": kind, "series_id": series_id, "start_ms": to_epoch_ms(slots), "energy_kwh": np.asarray(power_kw) * hours, "quality": "measured"}
-    )
-    with engine.begin() as conn:
-        bulk.upsert(conn, schema.intervals, rows)
+    store_intervals(engine, kind, series_id, pd.DataFrame({"energy_kwh": np.asarray(power_kw) * hours, "quality": "measured"}, index=slots))
 
 
 def write_jobs(folder: Path, machines: int, jobs: int, seed: int = 7) -> Path:
