@@ -75,10 +75,15 @@ def on_intervals_for(problem: Problem, placements: Placements) -> dict[str, list
         job = problem.job(job_id)
         running[machine_id][start:start + job.duration_slots] = True
         net[start:start + job.duration_slots] += job.power_kw
+    # Every machine is on while it runs: each machine's choice must see the others' idle power
+    # there, or bridging a gap could break the grid limit where another machine is running.
+    for machine in problem.machines:
+        net = net + machine.idle_kw * running[machine.id]
     result = {}
     for machine in problem.machines:
-        mask = machine_on_mask(problem, machine, running[machine.id], net)
-        net = net + machine.idle_kw * mask
+        without = net - machine.idle_kw * running[machine.id]
+        mask = machine_on_mask(problem, machine, running[machine.id], without)
+        net = without + machine.idle_kw * mask
         result[machine.id] = mask_intervals(mask)
     return result
 

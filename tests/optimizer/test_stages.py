@@ -100,3 +100,19 @@ def test_window_search_with_the_lp_relaxation_as_its_bound():
     assert outcome.bound == pytest.approx(pyo.value(relaxed.objective), rel=1e-5)
     # … so no schedule is cheaper than it.
     assert outcome.bound <= solve(three_days(), time_limit_s=20)["objective_eur"] + 1e-6
+
+
+def test_machines_bridge_idle_gaps_only_where_the_other_machines_leave_grid_room():
+    # m1 would rather idle through slots 1-3 than pay 100 € for a second start; in slot 2 m2 runs
+    # (50 kW + 45 kW idle), so idling m1 (10 kW) there would take the import to 105 > 100 kW.
+    problem = parse_problem(tiny_problem(
+        grid_limit_kw=100.0,
+        machines=[{"id": "m1", "idle_kw": 10.0, "startup_eur": 100.0}, {"id": "m2", "idle_kw": 45.0}],
+        jobs=[{"id": "a", "machines": ["m1"], "duration_slots": 1, "power_kw": 50.0},
+              {"id": "b", "machines": ["m1"], "duration_slots": 1, "power_kw": 50.0},
+              {"id": "c", "machines": ["m2"], "duration_slots": 1, "power_kw": 50.0}],
+    ))
+    placements = {"a": ("m1", 0), "b": ("m1", 4), "c": ("m2", 2)}
+    machines_on = on_intervals_for(problem, placements)
+    assert machines_on == {"m1": [[0, 1], [4, 5]], "m2": [[2, 3]]}  # off in slot 2, so no bridge pays
+    assert check(problem, schedule_document(problem, placements, machines_on)).ok
