@@ -89,12 +89,13 @@ def on_intervals_for(problem: Problem, placements: Placements) -> dict[str, list
 
 
 class _State:
-    """What has been placed so far: net load, on slots and resource use per machine."""
+    """What has been placed so far: net load, on slots, jobs running and resource use per machine."""
 
     def __init__(self, problem: Problem):
         self.problem = problem
         self.net = problem.net_base_kw.copy()
         self.on = {m.id: np.zeros(problem.horizon_slots, dtype=bool) for m in problem.machines}
+        self.running = {m.id: np.zeros(problem.horizon_slots, dtype=int) for m in problem.machines}
         self.used = {m.id: {r: np.zeros(problem.horizon_slots) for r in m.capacity} for m in problem.machines}
         self.peak = float(np.maximum(self.net, 0).max(initial=0.0))
 
@@ -131,9 +132,21 @@ class _State:
         run = slice(start, start + job.duration_slots)
         self.net[run] += job.power_kw + machine.idle_kw * ~self.on[machine.id][run]
         self.on[machine.id][run] = True
+        self.running[machine.id][run] += 1
         for resource, amount in job.uses.items():
             self.used[machine.id][resource][run] += amount
         self.peak = max(self.peak, float(self.net[run].max()))
+
+    def remove(self, job, machine: Machine, start: int):
+        """Undo :meth:`place` (the machine goes off where no other job runs)."""
+        run = slice(start, start + job.duration_slots)
+        self.running[machine.id][run] -= 1
+        freed = self.running[machine.id][run] == 0
+        self.on[machine.id][run] &= ~freed
+        self.net[run] -= job.power_kw + machine.idle_kw * freed
+        for resource, amount in job.uses.items():
+            self.used[machine.id][resource][run] -= amount
+        self.peak = float(np.maximum(self.net, 0).max(initial=0.0))
 
 
 def _precedence_bounds(problem: Problem, prepared: Prepared, placements: Placements, successors) -> tuple[dict, dict]:

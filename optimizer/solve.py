@@ -6,8 +6,10 @@ it). Its steps are separate functions:
 1. :func:`optimizer.prepare.prepare` removes starts that cannot be feasible and explains a job
    that is left with none (window, machines, unavailability, precedence, grid limit);
 2. :func:`heuristic_start`: the greedy strategies of :mod:`optimizer.heuristic` and the site's own
-   plan give a checked schedule in well under a second on plant problems; failing that,
-   :func:`coarse_start` solves a conservative coarse-time problem (:mod:`optimizer.coarse`);
+   plan give a checked schedule in well under a second on plant problems; when every greedy
+   strategy leaves jobs out, the packing search (:mod:`optimizer.packing`) repairs the best
+   partial placement; failing that, :func:`coarse_start` solves a conservative coarse-time problem
+   (:mod:`optimizer.coarse`);
 3. :func:`build_within` builds the MILP (:func:`optimizer.model.build_model`) against the wall
    clock and :func:`optimizer.highs.run_highs` solves it from the start with the time left — for
    problems with a demand charge until 60 % of the limit, after which
@@ -37,6 +39,7 @@ from optimizer.heuristic import STRATEGIES, greedy_schedule, on_intervals_for
 from optimizer.highs import HighsOutcome, SolveStats, lp_relaxation_bound, run_highs
 from optimizer.lns import PEAK_NEIGHBOURHOOD_JOBS, improve_by_peak, improve_by_windows
 from optimizer.model import ModelOptions, build_model, read_schedule, set_start_values
+from optimizer.packing import pack
 from optimizer.prepare import prepare
 from optimizer.problem import Problem, parse_problem
 
@@ -44,8 +47,11 @@ log = logging.getLogger(__name__)
 
 #: A proven relative gap at or below this is reported as ``optimal`` (HiGHS's own default).
 OPTIMAL_GAP = 1e-4
-#: Share of the time limit the constructive heuristics may use before the MILP is built.
-HEURISTIC_SHARE = 0.1
+#: Share of the time limit the constructive heuristics may use before the MILP is built …
+HEURISTIC_SHARE = 0.2
+#: … of which the greedy strategies may use this share; the packing search, run only when no
+#: strategy places every job, the rest.
+GREEDY_SHARE = 0.5
 #: The coarse-time stage: slot-length factors tried (coarsest first) and its share of the limit.
 COARSE_FACTORS = (6, 3, 2)
 COARSE_SHARE = 0.4
@@ -126,32 +132,49 @@ def baseline_document(problem: Problem) -> dict | None:
 def heuristic_start(
     problem: Problem, prepared, baseline: dict | None, deadline: float
 ) -> tuple[dict | None, tuple[Placements, list[str]] | None]:
-    """(the cheapest checked schedule among the greedy strategies and the site's plan, or None;
-    the greedy attempt that left the fewest jobs out when none placed them all, else None).
+    """(the cheapest checked schedule among the greedy strategies and the site's plan, or else
+    the packing search's, or None; the greedy attempt that left the fewest jobs out when there is
+    no schedule, else None).
 
     Strategies run in turn, each restarting ("squeaky wheel") until it places every job or its
-    equal share of the time to ``deadline`` (a ``time.perf_counter()`` value) is used.
+    equal share of :data:`GREEDY_SHARE` of the time to ``deadline`` (a ``time.perf_counter()``
+    value) is used. When none gives a schedule, :func:`optimizer.packing.pack` completes the
+    fewest-left-out attempt until ``deadline``.
     """
     candidates, partial = [], None
     if baseline is not None and "violations" not in baseline:
         plan = placements_of(baseline)
         candidates.append(schedule_document(problem, plan, on_intervals_for(problem, plan)))
+    greedy_deadline = time.perf_counter() + GREEDY_SHARE * (deadline - time.perf_counter())
     for number, (order_by, place_by) in enumerate(STRATEGIES):
         now = time.perf_counter()
-        if now > deadline:
+        if now > greedy_deadline:
             break
-        own_deadline = now + (deadline - now) / (len(STRATEGIES) - number)  # an equal share of what is left
+        own_deadline = now + (greedy_deadline - now) / (len(STRATEGIES) - number)  # an equal share of what is left
         placements, unplaced = greedy_schedule(problem, prepared, order_by, place_by, restarts=10**6, deadline=own_deadline)
         if unplaced:
             if partial is None or len(unplaced) < len(partial[1]):
                 partial = (placements, unplaced)
             continue
-        try:
-            candidates.append(schedule_document(problem, placements, on_intervals_for(problem, placements)))
-        except OptimiserError as exc:  # a heuristic flaw must not stop the exact solve
-            log.warning("heuristic start rejected: %s", exc)
+        candidates += _checked(problem, placements, "greedy")
+    if not candidates and partial is not None:
+        clock = time.perf_counter()
+        packed = pack(problem, prepared, *partial, deadline)
+        log.info("packing search from %d job(s) left out: %s after %.2f s", len(partial[1]),
+                 "every job placed" if packed else "no schedule", time.perf_counter() - clock)
+        if packed is not None:
+            candidates += _checked(problem, packed, "packing")
     best = min(candidates, key=penalised, default=None)
     return best, (partial if best is None else None)
+
+
+def _checked(problem: Problem, placements: Placements, source: str) -> list[dict]:
+    """[the schedule document of a heuristic's complete placements], or [] when the checker rejects it."""
+    try:
+        return [schedule_document(problem, placements, on_intervals_for(problem, placements))]
+    except OptimiserError as exc:  # a heuristic flaw must not stop the exact solve
+        log.warning("%s start rejected: %s", source, exc)
+        return []
 
 
 def savings_by_component(baseline: dict, document: dict) -> dict:
