@@ -88,7 +88,7 @@ def on_intervals_for(problem: Problem, placements: Placements) -> dict[str, list
     return result
 
 
-class _State:
+class PlacedLoad:
     """What has been placed so far: net load, on slots, jobs running and resource use per machine."""
 
     def __init__(self, problem: Problem):
@@ -214,7 +214,7 @@ def greedy_schedule(
 
 
 def _greedy_pass(problem: Problem, prepared: Prepared, order: list[str], successors, earliest_first: bool) -> tuple[Placements, list[str]]:
-    state = _State(problem)
+    state = PlacedLoad(problem)
     placements: Placements = {}
     unplaced: list[str] = []
     for job_id in order:

@@ -36,7 +36,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from optimizer.checker import Placements
-from optimizer.heuristic import _State, slot_cost_eur
+from optimizer.heuristic import PlacedLoad, slot_cost_eur
 from optimizer.prepare import Prepared
 from optimizer.problem import Job, Problem
 
@@ -64,7 +64,7 @@ class _Packing:
 
     def __init__(self, problem: Problem, prepared: Prepared):
         self.problem = problem
-        self.state = _State(problem)
+        self.state = PlacedLoad(problem)
         self.starts = {j.id: prepared.job_starts(j.id, j.machines) for j in problem.jobs}
         self.placed: Placements = {}
         self.successors: dict[str, list[str]] = {j.id: [] for j in problem.jobs}
