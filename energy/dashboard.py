@@ -170,12 +170,6 @@ def power_kw(
     return frame
 
 
-def factor_sources(engine: Engine, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:
-    """The stored emission factor sources with their citations (``energy.emissions``), as
-    :func:`factor_source_table`, with the factor rows overlapping ``[start, end)`` counted."""
-    return factor_source_table(load_factor_sources(engine, start, end))
-
-
 def factor_source_table(sources: list) -> pd.DataFrame:
     """Factor sources (``energy.emissions.FactorSource``) as a table: ``id``, ``method``,
     ``source``, ``valid_from``, ``valid_to``, ``constant_g_per_kwh``, ``file``, ``rows``."""

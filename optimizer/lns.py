@@ -114,7 +114,8 @@ def peak_neighbourhood(problem: Problem, document: dict, rng: random.Random, siz
     placements = placements_of(document)
     peak_slot = int(np.argmax(schedule_cost(problem, placements, document["machines_on"]).net_kw))
     at_peak = [j.id for j in problem.jobs if placements[j.id][1] <= peak_slot < placements[j.id][1] + j.duration_slots]
-    others = [j.id for j in problem.jobs if j.id not in set(at_peak)]
+    peak_jobs = set(at_peak)
+    others = [j.id for j in problem.jobs if j.id not in peak_jobs]
     chosen = rng.sample(at_peak, min(len(at_peak), size // 2))
     return set(chosen) | set(rng.sample(others, min(len(others), size - len(chosen))))
 

@@ -100,8 +100,7 @@ class _Packing:
         sums = np.concatenate([[0.0], np.cumsum(per_slot)])
         added = sums[starts + d] - sums[starts]
         if problem.grid_limit_kw is not None:  # power profiles vary along the run: one row per start
-            net = sliding_window_view(state.net, d)[starts]
-            load = net + job.power_kw + machine.idle_kw * ~sliding_window_view(state.on[machine_id], d)[starts]
+            net, load = self._run_loads(job, machine_id, starts)
             excess = _over(load, problem.grid_limit_kw) - _over(net, problem.grid_limit_kw)
             added += (sliding_window_view(self.grid_weight, d)[starts] * excess).sum(axis=1) / problem.grid_limit_kw
         for before in job.after:
@@ -112,11 +111,17 @@ class _Packing:
                 added += self.pair_weight[(job.id, after)] * np.maximum(starts + d - self.placed[after][1], 0)
         return added
 
+    def _run_loads(self, job: Job, machine_id: str, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(net load without the removed job, with it and its machine's idle power where the
+        machine is not on yet), kW, one row per start and one column per slot of the run."""
+        d = job.duration_slots
+        net = sliding_window_view(self.state.net, d)[starts]
+        return net, net + job.power_kw + self.problem.machine(machine_id).idle_kw * ~sliding_window_view(self.state.on[machine_id], d)[starts]
+
     def added_cost(self, job: Job, machine_id: str, starts: np.ndarray) -> np.ndarray:
         """Energy and CO2 cost (EUR) the (removed) job adds at each start, with its machine's idle power."""
+        net, load = self._run_loads(job, machine_id, starts)
         slots = starts[:, None] + np.arange(job.duration_slots)
-        net = self.state.net[slots]
-        load = net + job.power_kw + self.problem.machine(machine_id).idle_kw * ~self.state.on[machine_id][slots]
         return (slot_cost_eur(self.problem, load, slots) - slot_cost_eur(self.problem, net, slots)).sum(axis=1)
 
     def best_move(self, job_id: str) -> tuple[float, str, int]:

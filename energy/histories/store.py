@@ -96,12 +96,12 @@ def rebuild_interval_days(conn: Connection, kind: str, series_id: str, days: np.
     day_rows = []
     for first_ms, end_ms in runs:
         packed, energy = _read_interval_rows(conn, kind, series_id, first_ms, end_ms)
+        if not packed.size:
+            continue
         starts = packed >> 2
         day = starts // DAY_MS
         bounds = np.concatenate([[0], np.flatnonzero(np.diff(day)) + 1, [starts.size]])
         for a, b in zip(bounds[:-1], bounds[1:]):
-            if a == b:
-                continue
             day_ms = int(day[a]) * DAY_MS
             day_rows.append((
                 kind, series_id, day_ms,
@@ -129,7 +129,7 @@ class IntervalArrays:
 _QUALITY_CODE_SQL = "CASE quality " + " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(quality.QUALITIES)) + " END"
 
 
-def _fetch_columns(conn: Connection, table: str, columns: str, time_column: str, kind: str, series_id: str,
+def _fetch_columns(conn: Connection, table: str, columns: list[str], time_column: str, kind: str, series_id: str,
                    first_ms: int | None, end_ms: int | None) -> tuple:
     """The columns of a series' rows with ``first_ms <= time_column < end_ms``, in time order, one
     tuple per column; straight from the driver's cursor, without per-row SQLAlchemy objects or
@@ -140,12 +140,12 @@ def _fetch_columns(conn: Connection, table: str, columns: str, time_column: str,
         if bound is not None:
             conditions.append(f"{time_column} {operator} {mark}")
             params.append(bound)
-    sql = f"SELECT {columns} FROM {table} WHERE {' AND '.join(conditions)} ORDER BY {time_column}"
+    sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(conditions)} ORDER BY {time_column}"
     collecting = gc.isenabled()
     gc.disable()
     try:
         rows = conn.exec_driver_sql(sql, tuple(params)).cursor.fetchall()
-        return tuple(zip(*rows)) if rows else ((),) * (columns.count(",") + 1)
+        return tuple(zip(*rows)) if rows else ((),) * len(columns)
     finally:
         if collecting:
             gc.enable()
@@ -154,7 +154,7 @@ def _fetch_columns(conn: Connection, table: str, columns: str, time_column: str,
 def _read_interval_rows(conn: Connection, kind: str, series_id: str, first_ms: int | None, end_ms: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(start_ms × 4 + quality code, energy_kwh with NaN for NULL) of the rows in ``intervals``."""
     # Start and quality code travel packed in one integer: one Python object less per row.
-    packed, energy = _fetch_columns(conn, schema.intervals.name, f"start_ms * 4 + {_QUALITY_CODE_SQL}, energy_kwh", "start_ms",
+    packed, energy = _fetch_columns(conn, schema.intervals.name, [f"start_ms * 4 + {_QUALITY_CODE_SQL}", "energy_kwh"], "start_ms",
                                     kind, series_id, first_ms, end_ms)
     return np.asarray(packed, dtype="int64"), np.asarray(energy, dtype=float)
 
@@ -175,7 +175,7 @@ def load_interval_arrays(
     end_ms = None if end is None else timestamp_to_ms(end)
 
     def read(conn: Connection) -> tuple:
-        return _fetch_columns(conn, schema.interval_days.name, "day_ms, offsets_ms, energy_kwh, quality_codes", "day_ms",
+        return _fetch_columns(conn, schema.interval_days.name, ["day_ms", "offsets_ms", "energy_kwh", "quality_codes"], "day_ms",
                               kind, series_id, None if first_ms is None else first_ms // DAY_MS * DAY_MS, end_ms)
 
     if isinstance(engine, Connection):

@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from energy import dashboard, storage
+from energy.emissions import load_factor_sources
 from energy.planning.runs import COMPONENTS
 from energy.reports.tables import TOTAL
 from tests.ui import seed
@@ -140,7 +141,7 @@ def test_savings_emissions_reports_and_meters_pages(seeded_url, monkeypatch):
     site_total = scope.by_consumer.set_index(["month", "consumer"]).loc[(TOTAL, "site")]
     assert metrics(at) == {f"Site, {m}-based": common.number(site_total[f"{m}_tco2e"], "t CO₂e", 2) for m in ("location", "market")}
     pd.testing.assert_frame_equal(at.dataframe[0].value.reset_index(drop=True), scope.by_consumer, check_dtype=False)
-    assert set(at.dataframe[1].value["source_id"]) == set(dashboard.factor_sources(engine)["id"]) == {"grid-location", "residual-mix"}
+    assert set(at.dataframe[1].value["source_id"]) == {source.id for source in load_factor_sources(engine)} == {"grid-location", "residual-mix"}
     (chart,) = charts(at)
     machines = [trace for trace in chart["data"] if trace["type"] == "bar"]
     assert sum(values(trace["y"]).sum() for trace in machines) == pytest.approx(site_total["location_tco2e"])
