@@ -48,6 +48,7 @@ def report(label: str, schedule: dict, stats: SolveStats, wall_s: float, extra: 
         "handoff_s": round(stats.handoff_s, 2),
         "pyomo_share": round(pyomo_s / wall_s, 3) if wall_s else None,
         "highs_s": round(stats.highs_s, 1),
+        "annealing_better": stats.annealing_better,
         "variables": stats.variables,
         "constraints": stats.constraints,
         "baseline_eur": round(schedule["baseline"]["objective_eur"], 2) if "baseline" in schedule else None,

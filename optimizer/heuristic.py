@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from optimizer.checker import Placements
 from optimizer.prepare import Prepared
@@ -30,16 +29,19 @@ def slot_cost_eur(problem: Problem, net_kw: np.ndarray, slots=slice(None)) -> np
     )
 
 
-def machine_on_mask(problem: Problem, machine: Machine, running: np.ndarray, net_kw: np.ndarray) -> np.ndarray:
+def machine_on_mask(
+    problem: Problem, machine: Machine, running: np.ndarray, net_kw: np.ndarray, limit_kw: float | None = None
+) -> np.ndarray:
     """The cheapest on/off pattern of a machine that is on wherever ``running`` is True.
 
     Dynamic programming over the slots with states off/on: being on costs the idle power at the
     slot's marginal price (on top of ``net_kw``, the load without this machine's idle), switching
     costs startup/shutdown; the machine starts in its initial state and is off after the horizon.
+    Idling where no job runs must keep the import at or below ``limit_kw`` (when given).
     """
     idle_cost = slot_cost_eur(problem, net_kw + machine.idle_kw) - slot_cost_eur(problem, net_kw)
-    if problem.grid_limit_kw is not None:  # idling must not break the grid limit where no job needs it
-        over = ~running & (net_kw + machine.idle_kw > problem.grid_limit_kw + 1e-9)
+    if limit_kw is not None:
+        over = ~running & (net_kw + machine.idle_kw > limit_kw + 1e-9)
         idle_cost = np.where(over, np.inf, idle_cost)
     horizon = problem.horizon_slots
     inf = float("inf")
@@ -68,7 +70,12 @@ def mask_intervals(mask: np.ndarray) -> list[list[int]]:
 
 
 def on_intervals_for(problem: Problem, placements: Placements) -> dict[str, list[list[int]]]:
-    """Optimal on-intervals of every machine for fixed job runs."""
+    """Optimal on-intervals of every machine for fixed job runs.
+
+    Idling between runs never breaks the grid limit, and with a demand charge never raises the
+    import peak that the runs set (a bridged gap saves at most a switch-off and a switch-on, a
+    higher peak costs the demand rate on every kW).
+    """
     running = {m.id: np.zeros(problem.horizon_slots, dtype=bool) for m in problem.machines}
     net = problem.net_base_kw.copy()
     for job_id, (machine_id, start) in placements.items():
@@ -79,10 +86,14 @@ def on_intervals_for(problem: Problem, placements: Placements) -> dict[str, list
     # there, or bridging a gap could break the grid limit where another machine is running.
     for machine in problem.machines:
         net = net + machine.idle_kw * running[machine.id]
+    limit = problem.grid_limit_kw
+    if problem.demand_charge is not None and problem.demand_charge.eur_per_kw > 0:
+        peak = max(float(net.max()), problem.demand_charge.peak_so_far_kw)
+        limit = peak if limit is None else min(limit, peak)
     result = {}
     for machine in problem.machines:
         without = net - machine.idle_kw * running[machine.id]
-        mask = machine_on_mask(problem, machine, running[machine.id], without)
+        mask = machine_on_mask(problem, machine, running[machine.id], without, limit)
         net = without + machine.idle_kw * mask
         result[machine.id] = mask_intervals(mask)
     return result
@@ -122,11 +133,18 @@ class PlacedLoad:
             for resource, amount in job.uses.items():
                 feasible &= self.used[machine.id][resource][t] + amount <= machine.capacity[resource] + 1e-9
         if machine.startup_eur or machine.shutdown_eur:
-            padded = np.concatenate([[machine.initially_on], on, [False]])
-            touching = sliding_window_view(padded, d + 2)[starts].any(axis=1)
-            added += (~touching) * (machine.startup_eur + machine.shutdown_eur)
+            added += (1 - self.merged_periods(machine, starts, d)) * (machine.startup_eur + machine.shutdown_eur)
         added += self.demand_eur(np.maximum(level_max, self.peak)) - self.demand_eur(self.peak)
         return starts[feasible], added[feasible]
+
+    def merged_periods(self, machine: Machine, starts: np.ndarray, duration: int) -> np.ndarray:
+        """For each start, how many of the machine's on-periods a run of ``duration`` slots would
+        join (overlap or touch): the run adds 1 − that many switch-on/switch-off pairs. Being on
+        before the horizon counts as an on-period that the first slot touches."""
+        padded = np.concatenate([[machine.initially_on], self.on[machine.id], [False]])  # slot t at t + 1
+        rising = np.concatenate([[0], padded[1:] & ~padded[:-1]]).cumsum()  # periods begun by each slot
+        first, last = starts, starts + duration + 1  # padded positions of slots start-1 … start+duration
+        return rising[last] - rising[first] + padded[first].astype(int)
 
     def place(self, job, machine: Machine, start: int):
         run = slice(start, start + job.duration_slots)
@@ -147,6 +165,35 @@ class PlacedLoad:
         for resource, amount in job.uses.items():
             self.used[machine.id][resource][run] -= amount
         self.peak = float(np.maximum(self.net, 0).max(initial=0.0))
+
+
+def successors_of(problem: Problem) -> dict[str, list[str]]:
+    """For every job, the jobs that wait for it."""
+    successors: dict[str, list[str]] = {j.id: [] for j in problem.jobs}
+    for job in problem.jobs:
+        for before in set(job.after):
+            successors[before].append(job.id)
+    return successors
+
+
+class PlacedJobs:
+    """Jobs placed by id on a :class:`PlacedLoad`, with every job's prepared starts and successors:
+    the state that the local searches (packing, annealing) move jobs in."""
+
+    def __init__(self, problem: Problem, prepared: Prepared):
+        self.problem = problem
+        self.state = PlacedLoad(problem)
+        self.starts = {j.id: prepared.job_starts(j.id, j.machines) for j in problem.jobs}
+        self.successors = successors_of(problem)
+        self.placed: Placements = {}
+
+    def place(self, job_id: str, machine_id: str, start: int):
+        self.state.place(self.problem.job(job_id), self.problem.machine(machine_id), start)
+        self.placed[job_id] = (machine_id, start)
+
+    def remove(self, job_id: str):
+        machine_id, start = self.placed.pop(job_id)
+        self.state.remove(self.problem.job(job_id), self.problem.machine(machine_id), start)
 
 
 def _precedence_bounds(problem: Problem, prepared: Prepared, placements: Placements, successors) -> tuple[dict, dict]:
@@ -187,10 +234,7 @@ def greedy_schedule(
     and the pass starts again ("squeaky wheel"), up to ``restarts`` times or until ``deadline``
     (a ``time.perf_counter()`` value).
     """
-    successors: dict[str, list[str]] = {j.id: [] for j in problem.jobs}
-    for job in problem.jobs:
-        for before in set(job.after):
-            successors[before].append(job.id)
+    successors = successors_of(problem)
 
     def key(job_id):
         job = problem.job(job_id)

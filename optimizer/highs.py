@@ -38,6 +38,7 @@ class SolveStats:
     highs_s: float = 0.0
     first_feasible_s: float | None = None
     restarted_without_start: bool = False
+    annealing_better: int = 0  # times the annealing beside a search found the cheaper schedule
     variables: int = 0
     constraints: int = 0
 
@@ -106,7 +107,16 @@ def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats:
         if time.perf_counter() > deadline + HARD_GRACE_S:
             event.interrupt()
 
-    for callback in (highs.cbMipInterrupt, highs.cbSimplexInterrupt, highs.cbIpmInterrupt):
+    dual_bounds: list[float] = []  # the MIP's bound as it rises: kept for a run that must be abandoned
+
+    def mip_past_deadline(event) -> None:
+        bound = event.data_out.mip_dual_bound
+        if np.isfinite(bound):
+            dual_bounds.append(float(bound))
+        past_deadline(event)
+
+    highs.cbMipInterrupt.subscribe(mip_past_deadline)
+    for callback in (highs.cbSimplexInterrupt, highs.cbIpmInterrupt):
         callback.subscribe(past_deadline)
     # highspy's own run (see _hand_over): an abandoned APPSI solve would keep stdout/stderr redirected.
     clock = time.perf_counter()
@@ -117,7 +127,7 @@ def _run_highs_once(model, deadline: float, gap: float, warm_start: bool, stats:
     if not finished:
         log.warning("HiGHS did not stop within %.0f s of the deadline (presolve checks no clock); its run is abandoned",
                     ABANDON_AFTER_S)
-        return HighsOutcome("time_limit", False, None)
+        return HighsOutcome("time_limit", False, max(dual_bounds, default=None))
     if highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt:
         return _interrupted_outcome(solver, highs)
     results = solver._postsolve(HierarchicalTimer())  # APPSI's reading of HiGHS's result

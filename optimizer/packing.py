@@ -36,7 +36,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from optimizer.checker import Placements
-from optimizer.heuristic import PlacedLoad, slot_cost_eur
+from optimizer.heuristic import PlacedJobs, slot_cost_eur
 from optimizer.prepare import Prepared
 from optimizer.problem import Job, Problem
 
@@ -58,31 +58,16 @@ def _over(level: np.ndarray, limit: float) -> np.ndarray:
     return np.maximum(level - limit - EPS, 0.0)
 
 
-class _Packing:
+class _Packing(PlacedJobs):
     """A placement of (some or all) jobs: where each job is, what it uses, and the weights of the
     slots and precedence pairs."""
 
     def __init__(self, problem: Problem, prepared: Prepared):
-        self.problem = problem
-        self.state = PlacedLoad(problem)
-        self.starts = {j.id: prepared.job_starts(j.id, j.machines) for j in problem.jobs}
-        self.placed: Placements = {}
-        self.successors: dict[str, list[str]] = {j.id: [] for j in problem.jobs}
-        for job in problem.jobs:
-            for before in set(job.after):
-                self.successors[before].append(job.id)
+        super().__init__(problem, prepared)
         horizon = problem.horizon_slots
         self.weight = {(m.id, r): np.ones(horizon) for m in problem.machines for r in m.capacity}
         self.grid_weight = np.ones(horizon)
         self.pair_weight = {(b, j.id): 1.0 for j in problem.jobs for b in j.after}
-
-    def place(self, job_id: str, machine_id: str, start: int):
-        self.state.place(self.problem.job(job_id), self.problem.machine(machine_id), start)
-        self.placed[job_id] = (machine_id, start)
-
-    def remove(self, job_id: str):
-        machine_id, start = self.placed.pop(job_id)
-        self.state.remove(self.problem.job(job_id), self.problem.machine(machine_id), start)
 
     def _late(self, before: str, after_start) -> np.ndarray | float:
         """Slots by which a job starting at ``after_start`` starts before ``before`` ends."""

@@ -15,7 +15,9 @@ it). Its steps are separate functions:
    problems with a demand charge until 60 % of the limit, after which
    :func:`optimizer.lns.improve_by_peak` re-optimises the jobs that make the peak; week-sized
    problems get the bound of the LP relaxation and are improved by
-   :func:`optimizer.lns.improve_by_windows` instead (:func:`windows_with_lp_bound`);
+   :func:`optimizer.lns.improve_by_windows` instead (:func:`windows_with_lp_bound`); beside each
+   of these stages :func:`optimizer.anneal.anneal` runs in a second process (:func:`beside`) from
+   the best schedule so far, and its schedule is taken when cheaper (:func:`cheaper_annealed`);
 4. the better schedule (solver or start) is read back and passed through
    :func:`optimizer.checker.check`: no schedule leaves unchecked.
 
@@ -29,9 +31,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import multiprocessing
 import threading
 import time
 
+from optimizer.anneal import anneal
 from optimizer.checker import COST_COMPONENTS, Placements, check, penalised, placements_of
 from optimizer.coarse import coarsen, refine
 from optimizer.diagnose import diagnose, explain_unplaced
@@ -69,6 +73,8 @@ PEAK_MILP_SHARE = 0.6
 #: Pyomo build of ~1.4 million nonzeros took 10 s and grows linearly (ICON sample06: 5.3e6
 #: entries, sample09: 1.4e8). The heuristics alone answer.
 MAX_MODEL_ENTRIES = 4_000_000
+#: Seconds the annealing process may take to answer once told to stop.
+BESIDE_ANSWER_S = 5.0
 #: Seconds kept back from HiGHS for read-back, checking and writing (the wall clock is hard).
 READ_BACK_RESERVE_S = 1.0
 
@@ -204,6 +210,54 @@ def coarse_start(problem: Problem, deadline: float) -> dict | None:
     return None
 
 
+def beside(work, *args):
+    """Start ``work(*args, stop=event)`` in a forked process; returns a function that sets the
+    event and gives the work's result (None if it failed or did not answer within
+    :data:`BESIDE_ANSWER_S`).
+
+    The annealing runs this way on the second core while HiGHS solves: a thread would share the
+    GIL with the Pyomo hand-over and read-back, which call into highspy thousands of times and
+    wait for the GIL after each call (a 0.7 s hand-over took 17.7 s beside an annealing thread).
+    """
+    context = multiprocessing.get_context("fork")  # the child inherits the problem: nothing to pickle
+    stop = context.Event()
+    receiver, sender = context.Pipe(duplex=False)
+
+    def run() -> None:
+        try:
+            sender.send(work(*args, stop=stop))
+        except Exception:  # a heuristic's flaw must not stop the exact solve
+            log.exception("%s failed", getattr(work, "__name__", work))
+            sender.send(None)
+
+    process = context.Process(target=run, name="beside-highs", daemon=True)
+    process.start()
+    sender.close()
+
+    def finish():
+        stop.set()
+        try:
+            result = receiver.recv() if receiver.poll(BESIDE_ANSWER_S) else None
+        except EOFError:  # the process died without answering
+            result = None
+        process.join(BESIDE_ANSWER_S)
+        if process.is_alive():
+            process.kill()
+        return result
+
+    return finish
+
+
+def cheaper_annealed(problem: Problem, document: dict, annealed: Placements | None, stats: SolveStats) -> dict:
+    """The checked schedule of the ``annealed`` placements when it is cheaper than ``document``
+    (counted in ``stats.annealing_better``), else ``document``."""
+    candidates = _checked(problem, annealed, "annealing") if annealed is not None else []
+    if candidates and penalised(candidates[0]) < penalised(document) - 1e-9:
+        stats.annealing_better += 1
+        return candidates[0]
+    return document
+
+
 def has_peak_charge(problem: Problem) -> bool:
     """A demand charge that the schedule can change (a positive rate)."""
     return problem.demand_charge is not None and problem.demand_charge.eur_per_kw > 0
@@ -239,12 +293,17 @@ def windows_with_lp_bound(
 ) -> tuple[dict, HighsOutcome]:
     """Week-sized problems: the LP relaxation of ``model`` (if built) gives the bound, within
     :data:`LP_BOUND_SHARE` of the time left — HiGHS's MIP search would not finish its root in the
-    time (docs/benchmarks.md) — then the window search improves ``document`` until ``deadline``."""
+    time (docs/benchmarks.md) — then the window search improves ``document`` until ``deadline``.
+    The annealing runs beside both, from the best schedule so far."""
     bound = None
+    annealing = beside(anneal, problem, prepared, placements_of(document), deadline)
     if model is not None:
         bound = lp_relaxation_bound(model, time.perf_counter() + LP_BOUND_SHARE * (deadline - time.perf_counter()), stats)
+        document = cheaper_annealed(problem, document, annealing(), stats)
+        annealing = beside(anneal, problem, prepared, placements_of(document), deadline, 1)
     clock = time.perf_counter()
     document = improve_by_windows(problem, prepared, document, deadline, options, window, functools.partial(schedule_document, problem))
+    document = cheaper_annealed(problem, document, annealing(), stats)
     stats.lns_s = time.perf_counter() - clock
     return document, HighsOutcome("time_limit", False, bound)
 
@@ -316,7 +375,10 @@ def solve(
         if start_document is not None:
             set_start_values(model, problem, placements_of(start_document), start_document["machines_on"])
         highs_deadline = started + PEAK_MILP_SHARE * time_limit_s if polish else deadline - READ_BACK_RESERVE_S
+        annealing = beside(anneal, problem, prepared, placements_of(start_document), highs_deadline) if start_document else None
         outcome = run_highs(model, highs_deadline, gap, start_document is not None, stats)
+        if annealing is not None:
+            start_document = cheaper_annealed(problem, start_document, annealing(), stats)
 
     best = start_document
     if outcome.has_solution:
@@ -329,10 +391,12 @@ def solve(
                 stats.first_feasible_s = time.perf_counter() - started
     if model is not None and polish and outcome.termination != "optimal":
         clock = time.perf_counter()
+        annealing = beside(anneal, problem, prepared, placements_of(best), deadline - READ_BACK_RESERVE_S, 1)
         best = improve_by_peak(
             problem, prepared, best, deadline - READ_BACK_RESERVE_S, options,
             functools.partial(schedule_document, problem),
         )
+        best = cheaper_annealed(problem, best, annealing(), stats)
         stats.lns_s += time.perf_counter() - clock
 
     if best is None:
