@@ -3,9 +3,9 @@
 With a demand charge the MILP's LP bound of the peak is the flattened average load, so HiGHS's
 branch and bound hardly lowers the peak of its incumbent (docs/benchmarks.md). This search works
 on complete feasible placements instead, with the cost model of the constructive heuristic
-(:class:`optimizer.heuristic.PlacedLoad`: energy and CO2 of the net load, idle power while a machine
-runs, a switch-on/switch-off pair per on-period, the demand charge on the peak) plus the move
-penalty of stable plans:
+(:meth:`optimizer.heuristic.PlacedLoad.options`: energy and CO2 of the net load, idle power while a
+machine runs, switching or idling between runs as the on-period choice would make it, the demand
+charge on the peak) plus the move penalty of stable plans:
 
 - move: one job is taken out and every start it may take given the others (its prepared starts on
   its machines, capacity, the grid limit, its placed predecessors and successors) is costed at

@@ -2,8 +2,8 @@
 
 Jobs are placed one at a time, predecessors first and the least flexible first; each goes to the
 (machine, start) that adds the least cost to what is already placed (energy and CO2 at the slot's
-prices on top of the current net load, idle power where its machine is not yet on, a switch-on and
-switch-off when the run does not touch an existing on-period, and the rise of the demand charge),
+prices on top of the current net load, idle power where its machine is not yet on, what the run
+changes in its machine's switching and idling between runs, and the rise of the demand charge),
 among the starts that keep capacity and the grid limit. When every job is placed, each machine's
 on-periods are chosen optimally for the fixed runs by :func:`machine_on_mask` (bridge a gap when its
 idle energy costs less than a switch-off and a switch-on).
@@ -69,13 +69,22 @@ def mask_intervals(mask: np.ndarray) -> list[list[int]]:
     return [[int(a), int(b)] for a, b in zip(np.flatnonzero(steps == 1), np.flatnonzero(steps == -1))]
 
 
-def on_intervals_for(problem: Problem, placements: Placements) -> dict[str, list[list[int]]]:
-    """Optimal on-intervals of every machine for fixed job runs.
+def bridge_limit_kw(problem: Problem, peak_kw: float) -> float | None:
+    """The import that idling between runs must not exceed: the grid limit, and with a demand
+    charge the higher of the billing period's peak so far and ``peak_kw``, the schedule's (a
+    bridged gap saves at most a switch-off and a switch-on, a higher peak costs the demand rate
+    on every kW)."""
+    limit = problem.grid_limit_kw
+    charge = problem.demand_charge
+    if charge is not None and charge.eur_per_kw > 0:
+        peak = max(peak_kw, charge.peak_so_far_kw)
+        limit = peak if limit is None else min(limit, peak)
+    return limit
 
-    Idling between runs never breaks the grid limit, and with a demand charge never raises the
-    import peak that the runs set (a bridged gap saves at most a switch-off and a switch-on, a
-    higher peak costs the demand rate on every kW).
-    """
+
+def on_intervals_for(problem: Problem, placements: Placements) -> dict[str, list[list[int]]]:
+    """Optimal on-intervals of every machine for fixed job runs; idling between runs stays within
+    :func:`bridge_limit_kw` of the runs' peak."""
     running = {m.id: np.zeros(problem.horizon_slots, dtype=bool) for m in problem.machines}
     net = problem.net_base_kw.copy()
     for job_id, (machine_id, start) in placements.items():
@@ -86,10 +95,7 @@ def on_intervals_for(problem: Problem, placements: Placements) -> dict[str, list
     # there, or bridging a gap could break the grid limit where another machine is running.
     for machine in problem.machines:
         net = net + machine.idle_kw * running[machine.id]
-    limit = problem.grid_limit_kw
-    if problem.demand_charge is not None and problem.demand_charge.eur_per_kw > 0:
-        peak = max(float(net.max()), problem.demand_charge.peak_so_far_kw)
-        limit = peak if limit is None else min(limit, peak)
+    limit = bridge_limit_kw(problem, float(net.max()))
     result = {}
     for machine in problem.machines:
         without = net - machine.idle_kw * running[machine.id]
@@ -132,19 +138,52 @@ class PlacedLoad:
                 feasible &= load <= problem.grid_limit_kw + 1e-9
             for resource, amount in job.uses.items():
                 feasible &= self.used[machine.id][resource][t] + amount <= machine.capacity[resource] + 1e-9
-        if machine.startup_eur or machine.shutdown_eur:
-            added += (1 - self.merged_periods(machine, starts, d)) * (machine.startup_eur + machine.shutdown_eur)
+        if machine.startup_eur or machine.shutdown_eur:  # else every gap is free (switch off)
+            added += self.on_cost_change(machine, starts, d)
         added += self.demand_eur(np.maximum(level_max, self.peak)) - self.demand_eur(self.peak)
         return starts[feasible], added[feasible]
 
-    def merged_periods(self, machine: Machine, starts: np.ndarray, duration: int) -> np.ndarray:
-        """For each start, how many of the machine's on-periods a run of ``duration`` slots would
-        join (overlap or touch): the run adds 1 − that many switch-on/switch-off pairs. Being on
-        before the horizon counts as an on-period that the first slot touches."""
-        padded = np.concatenate([[machine.initially_on], self.on[machine.id], [False]])  # slot t at t + 1
-        rising = np.concatenate([[0], padded[1:] & ~padded[:-1]]).cumsum()  # periods begun by each slot
-        first, last = starts, starts + duration + 1  # padded positions of slots start-1 … start+duration
-        return rising[last] - rising[first] + padded[first].astype(int)
+    def on_cost_change(self, machine: Machine, starts: np.ndarray, duration: int) -> np.ndarray:
+        """For each start, what a run of ``duration`` slots changes in the machine's switching and
+        idle cost between runs (EUR), as :func:`machine_on_mask` would choose the on-periods.
+
+        The machine's runs leave gaps: before the first run (a switch-on; if it was on before the
+        horizon, the cheaper of idling until the run and a switch-off plus switch-on), between runs
+        (the cheaper of idling through it and a switch-off plus switch-on; idling is ruled out where
+        it would break the grid limit or raise the import peak) and after the last run (a
+        switch-off). A run replaces the gaps between the periods it joins by the two gaps it leaves.
+        """
+        on, horizon = self.on[machine.id], self.problem.horizon_slots
+        pair = machine.startup_eur + machine.shutdown_eur
+        edges = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
+        period_starts, period_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        # Gap i runs from gap_from[i] (a period's end; 0 when on before the horizon, -1 when off) to
+        # gap_to[i] (the next period's start, or the horizon's end).
+        gap_from = np.concatenate([[0 if machine.initially_on else -1], period_ends])
+        gap_to = np.concatenate([period_starts, [horizon]])
+        if machine.idle_kw == 0:
+            idle_sums, blocked_sums = np.zeros(horizon + 1), np.zeros(horizon + 1, dtype=int)
+        else:
+            limit = bridge_limit_kw(self.problem, self.peak)
+            idle = self.net + machine.idle_kw
+            idle_sums = np.concatenate([[0.0], np.cumsum(slot_cost_eur(self.problem, idle) - slot_cost_eur(self.problem, self.net))])
+            blocked = idle > limit + 1e-9 if limit is not None else np.zeros(horizon, dtype=bool)
+            blocked_sums = np.concatenate([[0], np.cumsum(blocked)])
+
+        def gap_cost(first, end):
+            real = np.maximum(first, 0)
+            idling = np.where(blocked_sums[end] - blocked_sums[real] > 0, np.inf, idle_sums[end] - idle_sums[real])
+            inner = np.where(first == end, 0.0, np.minimum(pair, idling))
+            return np.where(first < 0, np.where(end == horizon, 0.0, machine.startup_eur),
+                            np.where(end == horizon, machine.shutdown_eur, inner))
+
+        gap_sums = np.concatenate([[0.0], np.cumsum(gap_cost(gap_from, gap_to))])
+        left = np.searchsorted(period_ends, starts, side="left")  # the gap before the periods joined
+        right = np.searchsorted(period_starts, starts + duration, side="right")  # the gap after them
+        joined_from = np.minimum(starts, gap_to[left])
+        joined_end = np.maximum(starts + duration, gap_from[right])
+        before = gap_sums[right + 1] - gap_sums[left]
+        return gap_cost(gap_from[left], joined_from) + gap_cost(joined_end, gap_to[right]) - before
 
     def place(self, job, machine: Machine, start: int):
         run = slice(start, start + job.duration_slots)

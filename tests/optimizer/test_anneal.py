@@ -1,4 +1,4 @@
-"""The annealing search and the cost pieces it relies on (switch counting, on-periods under a peak)."""
+"""The annealing search and the cost pieces it relies on (the on-cost of a run, on-periods under a peak)."""
 
 import time
 
@@ -8,30 +8,44 @@ import pytest
 from optimizer import check, parse_problem
 from optimizer.anneal import anneal
 from optimizer.generator import generate_problem
-from optimizer.heuristic import PlacedLoad, on_intervals_for
+from optimizer.heuristic import PlacedLoad, bridge_limit_kw, machine_on_mask, on_intervals_for, slot_cost_eur
 from optimizer.prepare import prepare
 from optimizer.highs import SolveStats
 from optimizer.solve import beside, schedule_document, solve
 from tests.optimizer.helpers import tiny_problem
 
 
-def test_a_run_joins_the_on_periods_it_overlaps_or_touches():
+def on_cost_by_dp(problem, machine, running, net_kw):
+    """Switching plus idle cost between runs of the optimal on-pattern (machine_on_mask), EUR."""
+    mask = machine_on_mask(problem, machine, running, net_kw, bridge_limit_kw(problem, float(net_kw.max())))
+    idle = slot_cost_eur(problem, net_kw + machine.idle_kw) - slot_cost_eur(problem, net_kw)
+    steps = np.diff(np.concatenate([[machine.initially_on], mask, [False]]).astype(int))
+    return float(idle[mask & ~running].sum() + machine.startup_eur * (steps == 1).sum() + machine.shutdown_eur * (steps == -1).sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_on_cost_of_a_run_is_what_the_on_period_choice_makes_of_it(seed):
+    rng = np.random.default_rng(seed)
+    horizon = 24
     problem = parse_problem(tiny_problem(
-        horizon_slots=12, price_eur_per_kwh=[0.1] * 12,
-        machines=[{"id": "cold", "startup_eur": 1.0}, {"id": "warm", "startup_eur": 1.0, "initially_on": True}],
+        horizon_slots=horizon, price_eur_per_kwh=rng.uniform(0.05, 0.4, horizon).round(3).tolist(),
+        base_load_kw=rng.uniform(0, 50, horizon).round(1).tolist(), grid_limit_kw=120.0 if seed % 2 else None,
+        machines=[{"id": "m", "idle_kw": float(rng.choice([0.0, 5.0, 20.0])), "startup_eur": float(rng.choice([0.0, 1.0, 4.0])),
+                   "shutdown_eur": float(rng.choice([0.5, 2.0])), "initially_on": bool(seed % 3 == 0)}],
     ))
+    machine = problem.machine("m")
     load = PlacedLoad(problem)
-    on = np.zeros(12, dtype=bool)
-    on[[2, 3, 7, 11]] = True  # on-periods [2, 4), [7, 8), [11, 12)
-    load.on = {"cold": on, "warm": on}
-    one_slot = load.merged_periods(problem.machine("cold"), np.arange(11), 1)
-    assert one_slot.tolist() == [0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1]
-    # A machine on before the horizon: a run in slot 0 or 1 also joins that period; [5, 7) touches [7, 8).
-    two_slots = load.merged_periods(problem.machine("warm"), np.arange(10), 2)
-    assert two_slots.tolist() == [2, 1, 1, 1, 1, 1, 1, 1, 1, 1]
-    # A run in slots 1-10 overlaps the first two periods and touches the third (one slot fewer: two).
-    assert load.merged_periods(problem.machine("cold"), np.array([1]), 10).tolist() == [3]
-    assert load.merged_periods(problem.machine("cold"), np.array([1]), 9).tolist() == [2]
+    load.peak = float(load.net.max())
+    for running in (rng.random(horizon) < 0.3, np.zeros(horizon, dtype=bool)):  # other runs' on-periods, or none
+        load.on = {"m": running.copy()}
+        for duration in (1, 3):
+            starts = np.arange(horizon - duration + 1)
+            change = load.on_cost_change(machine, starts, duration)
+            for start, value in zip(starts, change):
+                after = running.copy()
+                after[start:start + duration] = True
+                expected = on_cost_by_dp(problem, machine, after, load.net) - on_cost_by_dp(problem, machine, running, load.net)
+                assert value == pytest.approx(expected, abs=1e-9), (running.any(), duration, start)
 
 
 def test_idle_gaps_are_not_bridged_through_the_import_peak():
