@@ -321,8 +321,9 @@ def solve(
     ``problem`` is the contract's problem (a dict, validated here: bad input raises
     :class:`~energy.errors.InputError` naming the field) or a parsed :class:`Problem`. Stops at a
     relative ``gap``. When no constructive heuristic places every job, a coarse-time stage
-    (:mod:`optimizer.coarse`, unless ``coarse_first`` is false) looks for the first schedule. The result has ``status`` optimal / feasible / infeasible / error; feasible
-    and optimal schedules have passed the independent checker.
+    (:mod:`optimizer.coarse`, unless ``coarse_first`` is false) looks for the first schedule. The
+    result has ``status`` optimal / feasible / infeasible / error; feasible and optimal schedules
+    have passed the independent checker.
     """
     started = time.perf_counter()
     deadline = started + time_limit_s
