@@ -94,19 +94,13 @@ def run_icon(samples: list[str], time_limit: float, gap: float, out_dir: Path | 
         report(f"icon sample{sample} ({len(instance.machines)} machines, {len(instance.tasks)} tasks)", schedule, stats, wall, extra)
 
 
-def each_in_own_process(args, option: str, values: list) -> None:
-    """Run this script once per seed or sample: a HiGHS run abandoned at the deadline (its presolve
-    checks no clock) goes on computing in its thread until presolve ends, and would slow the next
-    run in the same process (ICON sample04 after an abandoned sample02: build + hand-off 96 s
-    instead of 71 s)."""
+def each_in_own_process(option: str, values: list) -> None:
+    """Run this script once per seed or sample (the same arguments, the last ``--seeds``/``--samples``
+    wins): a HiGHS run abandoned at the deadline (its presolve checks no clock) goes on computing in
+    its thread until presolve ends, and would slow the next run in the same process (ICON sample04
+    after an abandoned sample02: build + hand-off 96 s instead of 71 s)."""
     for value in values:
-        command = [sys.executable, __file__, args.kind, f"--{option}", str(value),
-                   "--time-limit", str(args.time_limit), "--gap", str(args.gap)]
-        if args.peak_so_far_kw is not None:
-            command += ["--peak-so-far-kw", str(args.peak_so_far_kw)]
-        if args.out is not None:
-            command += ["--out", str(args.out)]
-        subprocess.run(command, check=True)
+        subprocess.run([sys.executable, __file__, *sys.argv[1:], f"--{option}", str(value)], check=True)
 
 
 def main() -> None:
@@ -120,9 +114,9 @@ def main() -> None:
                         help="override the demand charge's peak so far (a day later in the billing period)")
     parser.add_argument("--out", type=Path, default=None, help="folder for ICON solution files")
     args = parser.parse_args()
-    runs = args.samples if args.kind == "icon" else args.seeds
-    if len(runs) > 1:
-        each_in_own_process(args, "samples" if args.kind == "icon" else "seeds", runs)
+    option = "samples" if args.kind == "icon" else "seeds"
+    if len(getattr(args, option)) > 1:
+        each_in_own_process(option, getattr(args, option))
         return
     print(json.dumps({"machine": f"{os.cpu_count()} cores", "load_avg": os.getloadavg()}), flush=True)
     if args.kind == "icon":

@@ -106,11 +106,13 @@ def on_intervals_for(problem: Problem, placements: Placements) -> dict[str, list
 
 
 class PlacedLoad:
-    """What has been placed so far: net load, on slots, jobs running and resource use per machine."""
+    """What has been placed so far: net load and its energy and CO2 cost, on slots, jobs running and
+    resource use per machine."""
 
     def __init__(self, problem: Problem):
         self.problem = problem
         self.net = problem.net_base_kw.copy()
+        self.net_cost_eur = slot_cost_eur(problem, self.net)  # kept with ``net``: every option is costed against it
         self.on = {m.id: np.zeros(problem.horizon_slots, dtype=bool) for m in problem.machines}
         self.running = {m.id: np.zeros(problem.horizon_slots, dtype=int) for m in problem.machines}
         self.used = {m.id: {r: np.zeros(problem.horizon_slots) for r in m.capacity} for m in problem.machines}
@@ -132,7 +134,7 @@ class PlacedLoad:
         for k in range(d):
             t = starts + k
             load = self.net[t] + job.power_kw[k] + machine.idle_kw * ~on[t]
-            added += slot_cost_eur(problem, load, t) - slot_cost_eur(problem, self.net[t], t)
+            added += slot_cost_eur(problem, load, t) - self.net_cost_eur[t]
             level_max = np.maximum(level_max, load)
             if problem.grid_limit_kw is not None:
                 feasible &= load <= problem.grid_limit_kw + 1e-9
@@ -166,7 +168,7 @@ class PlacedLoad:
         else:
             limit = bridge_limit_kw(self.problem, self.peak)
             idle = self.net + machine.idle_kw
-            idle_sums = np.concatenate([[0.0], np.cumsum(slot_cost_eur(self.problem, idle) - slot_cost_eur(self.problem, self.net))])
+            idle_sums = np.concatenate([[0.0], np.cumsum(slot_cost_eur(self.problem, idle) - self.net_cost_eur)])
             blocked = idle > limit + 1e-9 if limit is not None else np.zeros(horizon, dtype=bool)
             blocked_sums = np.concatenate([[0], np.cumsum(blocked)])
 
@@ -188,6 +190,7 @@ class PlacedLoad:
     def place(self, job, machine: Machine, start: int):
         run = slice(start, start + job.duration_slots)
         self.net[run] += job.power_kw + machine.idle_kw * ~self.on[machine.id][run]
+        self.net_cost_eur[run] = slot_cost_eur(self.problem, self.net[run], run)
         self.on[machine.id][run] = True
         self.running[machine.id][run] += 1
         for resource, amount in job.uses.items():
@@ -201,6 +204,7 @@ class PlacedLoad:
         freed = self.running[machine.id][run] == 0
         self.on[machine.id][run] &= ~freed
         self.net[run] -= job.power_kw + machine.idle_kw * freed
+        self.net_cost_eur[run] = slot_cost_eur(self.problem, self.net[run], run)
         for resource, amount in job.uses.items():
             self.used[machine.id][resource][run] -= amount
         self.peak = float(np.maximum(self.net, 0).max(initial=0.0))
