@@ -54,6 +54,18 @@ def penalised(document: dict) -> float:
     return document["objective_eur"] + document.get("move_penalty_eur", 0.0)
 
 
+def move_penalty_eur(problem: Problem, placements: Placements) -> tuple[float, list[str]]:
+    """(penalty, moved job ids): jobs that left their previous machine or start."""
+    if not problem.move_penalty_eur:
+        return 0.0, []
+    moved = [
+        job.id for job in problem.jobs
+        if job.previous_machine is not None and job.previous_start_slot is not None
+        and placements.get(job.id) != (job.previous_machine, job.previous_start_slot)
+    ]
+    return problem.move_penalty_eur * len(moved), moved
+
+
 def on_masks(problem: Problem, machines_on: dict[str, list]) -> dict[str, np.ndarray]:
     """Machine id → boolean array over the slots: is the machine on?"""
     masks = {m.id: np.zeros(problem.horizon_slots, dtype=bool) for m in problem.machines}

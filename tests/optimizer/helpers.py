@@ -3,6 +3,7 @@
 import pytest
 
 from optimizer import check, parse_problem, solve
+from optimizer.generator import generate_problem
 
 
 def tiny_problem(**changes) -> dict:
@@ -33,3 +34,12 @@ def solved(problem: dict, time_limit_s: float = 20.0, gap: float = 0.0) -> dict:
         else:
             assert schedule["lower_bound_eur"] <= schedule["objective_eur"] + schedule.get("move_penalty_eur", 0) + 1e-6
     return schedule
+
+
+def pinned_day(seed: int, move_penalty_eur: float) -> dict:
+    """A generated day whose previous plan is the site's plan, with a move penalty per job moved."""
+    raw = generate_problem("day", seed)
+    raw["move_penalty_eur"] = move_penalty_eur
+    for job in raw["jobs"]:
+        job["previous_start_slot"], job["previous_machine"] = job["planned_start_slot"], job["planned_machine"]
+    return raw

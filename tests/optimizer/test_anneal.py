@@ -12,7 +12,7 @@ from optimizer.heuristic import PlacedLoad, bridge_limit_kw, machine_on_mask, on
 from optimizer.prepare import prepare
 from optimizer.highs import SolveStats
 from optimizer.solve import beside, schedule_document, solve
-from tests.optimizer.helpers import tiny_problem
+from tests.optimizer.helpers import pinned_day, tiny_problem
 
 
 def on_cost_by_dp(problem, machine, running, net_kw):
@@ -93,11 +93,7 @@ def test_annealing_separates_two_jobs_that_make_the_peak_together():
 
 
 def test_a_large_move_penalty_keeps_every_job_where_it_was():
-    raw = generate_problem("day", 3)
-    raw["move_penalty_eur"] = 1e6
-    for job in raw["jobs"]:
-        job["previous_start_slot"], job["previous_machine"] = job["planned_start_slot"], job["planned_machine"]
-    problem = parse_problem(raw)
+    problem = parse_problem(pinned_day(3, move_penalty_eur=1e6))
     plan, prepared = start_and_prepared(problem)
     assert anneal(problem, prepared, plan, time.perf_counter() + 1) == plan
 
