@@ -42,9 +42,9 @@ def cost_and_peak(problem: Problem, placements: Placements) -> tuple[float, floa
     return result.objective_eur + move_penalty_eur(problem, placements)[0], float(result.net_kw.max())
 
 
-def pack_under_cap(problem: Problem, cap_kw: float, deadline: float) -> Placements | None:
+def pack_under_cap(problem: Problem, cap_kw: float, deadline: float, stop=None) -> Placements | None:
     """A complete placement whose import stays within ``cap_kw`` (and the grid limit), or None
-    when the packing search finds none by ``deadline``."""
+    when the packing search finds none by ``deadline`` or before ``stop`` (an event) is set."""
     limit = cap_kw if problem.grid_limit_kw is None else min(cap_kw, problem.grid_limit_kw)
     capped = dataclasses.replace(problem, grid_limit_kw=limit)
     prepared = prepare(capped)
@@ -54,7 +54,7 @@ def pack_under_cap(problem: Problem, cap_kw: float, deadline: float) -> Placemen
         (greedy_schedule(capped, prepared, order_by, place_by, restarts=0) for order_by, place_by in STRATEGIES),
         key=lambda attempt: len(attempt[1]),
     )
-    return pack(capped, prepared, placements, unplaced, deadline)
+    return pack(capped, prepared, placements, unplaced, deadline, stop=stop)
 
 
 def level_peak(problem: Problem, placements: Placements, deadline: float, stop=None) -> Placements:
@@ -66,7 +66,7 @@ def level_peak(problem: Problem, placements: Placements, deadline: float, stop=N
     low = peak_floor_kw(problem)
     while high - low > TOLERANCE_KW and time.perf_counter() < deadline and not (stop is not None and stop.is_set()):
         cap = (low + high) / 2
-        packed = pack_under_cap(problem, cap, min(deadline, time.perf_counter() + PROBE_S))
+        packed = pack_under_cap(problem, cap, min(deadline, time.perf_counter() + PROBE_S), stop)
         if packed is None:
             low = cap
             continue

@@ -178,12 +178,14 @@ class _Packing(PlacedJobs):
 
 
 def pack(
-    problem: Problem, prepared: Prepared, placements: Placements, unplaced: list[str], deadline: float, seed: int = 0
+    problem: Problem, prepared: Prepared, placements: Placements, unplaced: list[str], deadline: float, seed: int = 0,
+    stop=None,
 ) -> Placements | None:
     """Placements of every job that break no capacity, grid limit or precedence, found by local
     search from the partial ``placements`` (within the prepared starts) with the ``unplaced`` jobs
     added where they violate least; None when not found by ``deadline`` (a ``time.perf_counter()``
-    value). Machine on-periods are the caller's (:func:`optimizer.heuristic.on_intervals_for`)."""
+    value) or before ``stop`` (an event) is set. Machine on-periods are the caller's
+    (:func:`optimizer.heuristic.on_intervals_for`)."""
     rng = np.random.default_rng(seed)
     search = _Packing(problem, prepared)
     for job_id, (machine_id, start) in placements.items():
@@ -193,7 +195,7 @@ def pack(
     involved = search.involved()
     tabu: dict[str, int] = {}
     iteration = 0
-    while involved and time.perf_counter() < deadline:
+    while involved and time.perf_counter() < deadline and not (stop is not None and stop.is_set()):
         iteration += 1
         move = None
         free = [job_id for job_id in involved if tabu.get(job_id, 0) <= iteration]

@@ -1,6 +1,7 @@
 """The packing search: complete, checked placements where the greedy heuristics leave jobs out."""
 
 import importlib
+import threading
 import time
 
 import pytest
@@ -57,6 +58,16 @@ def test_the_packing_search_completes_a_tight_oven_that_every_greedy_rule_leaves
     # the one way (or its mirror): bake and temper meet in the single hour cure and dry leave free
     overlap = set(range(packed["bake"][1], packed["bake"][1] + 3)) & set(range(packed["temper"][1], packed["temper"][1] + 4))
     assert len(overlap) == 1
+
+
+def test_the_packing_search_stops_when_told():
+    problem = parse_problem(oven_problem())
+    prepared = prepare(problem)
+    placements, unplaced = greedy_schedule(problem, prepared, restarts=0)
+    stop = threading.Event()
+    stop.set()
+    assert pack(problem, prepared, placements, unplaced, time.perf_counter() + 60, stop=stop) is None
+    assert pack(problem, prepared, placements, unplaced, time.perf_counter() + 60) is not None
 
 
 @pytest.mark.parametrize("start", [
