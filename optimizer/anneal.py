@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from optimizer.checker import Placements
-from optimizer.heuristic import PlacedJobs
+from optimizer.heuristic import PlacedJobs, searching
 from optimizer.prepare import Prepared
 from optimizer.problem import Problem
 
@@ -85,7 +85,8 @@ def anneal(
     changes: list[float] = []
     scale = None
     began = time.perf_counter()
-    while (now := time.perf_counter()) < deadline and not (stop is not None and stop.is_set()):
+    while searching(deadline, stop):
+        now = time.perf_counter()
         peak_jobs = search.peak_jobs() if rng.random() < PEAK_JOB_SHARE else []
         job_id = peak_jobs[rng.integers(len(peak_jobs))] if peak_jobs else job_ids[rng.integers(len(job_ids))]
         machine_id, start = search.placed[job_id]

@@ -20,6 +20,12 @@ from optimizer.prepare import Prepared
 from optimizer.problem import Machine, Problem
 
 
+def searching(deadline: float, stop=None) -> bool:
+    """A search may go on: before ``deadline`` (a ``time.perf_counter()`` value) and ``stop`` (a
+    threading or multiprocessing event, or None) not set."""
+    return time.perf_counter() < deadline and not (stop is not None and stop.is_set())
+
+
 def slot_cost_eur(problem: Problem, net_kw: np.ndarray, slots=slice(None)) -> np.ndarray:
     """Energy plus CO2 cost of each slot's net grid power (import at cost, export at its price), EUR."""
     h = problem.slot_hours

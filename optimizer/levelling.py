@@ -17,7 +17,7 @@ import dataclasses
 import time
 
 from optimizer.checker import Placements, move_penalty_eur, schedule_cost
-from optimizer.heuristic import STRATEGIES, greedy_schedule, on_intervals_for
+from optimizer.heuristic import STRATEGIES, greedy_schedule, on_intervals_for, searching
 from optimizer.packing import pack
 from optimizer.prepare import prepare
 from optimizer.problem import Problem
@@ -64,7 +64,7 @@ def level_peak(problem: Problem, placements: Placements, deadline: float, stop=N
     best = placements
     best_cost, high = cost_and_peak(problem, placements)
     low = peak_floor_kw(problem)
-    while high - low > TOLERANCE_KW and time.perf_counter() < deadline and not (stop is not None and stop.is_set()):
+    while high - low > TOLERANCE_KW and searching(deadline, stop):
         cap = (low + high) / 2
         packed = pack_under_cap(problem, cap, min(deadline, time.perf_counter() + PROBE_S), stop)
         if packed is None:

@@ -30,13 +30,11 @@ placement; with weights that grow by one, 0.4–2 s, but from nothing placed sam
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from optimizer.checker import Placements
-from optimizer.heuristic import PlacedJobs, slot_cost_eur
+from optimizer.heuristic import PlacedJobs, searching, slot_cost_eur
 from optimizer.prepare import Prepared
 from optimizer.problem import Job, Problem
 
@@ -195,7 +193,7 @@ def pack(
     involved = search.involved()
     tabu: dict[str, int] = {}
     iteration = 0
-    while involved and time.perf_counter() < deadline and not (stop is not None and stop.is_set()):
+    while involved and searching(deadline, stop):
         iteration += 1
         move = None
         free = [job_id for job_id in involved if tabu.get(job_id, 0) <= iteration]

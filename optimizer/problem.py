@@ -137,6 +137,10 @@ class Problem:
             j.planned_start_slot is not None and j.planned_machine is not None for j in self.jobs
         )
 
+    def planned_placements(self) -> dict[str, tuple[str, int]]:
+        """Job id → (planned machine, planned start slot): the site's own plan (when :attr:`has_plan`)."""
+        return {j.id: (j.planned_machine, j.planned_start_slot) for j in self.jobs}
+
 
 class _Reader:
     """Typed field access that names the source and the owner (job/machine) in every error."""

@@ -116,7 +116,7 @@ def baseline_document(problem: Problem) -> dict | None:
     """The planned schedule's cost (machines on from their first planned start to last planned end)."""
     if not problem.has_plan:
         return None
-    placements = {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
+    placements = problem.planned_placements()
     spans: dict[str, list[int]] = {}
     for job_id, (machine_id, start) in placements.items():
         end = min(start + problem.job(job_id).duration_slots, problem.horizon_slots)

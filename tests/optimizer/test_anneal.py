@@ -66,7 +66,7 @@ def test_idle_gaps_are_not_bridged_through_the_import_peak():
 
 
 def start_and_prepared(problem):
-    plan = {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
+    plan = problem.planned_placements()
     return plan, prepare(problem)
 
 

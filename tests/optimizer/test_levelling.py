@@ -14,10 +14,6 @@ from optimizer.solve import schedule_document
 from tests.optimizer.helpers import pinned_day, solved, tiny_problem
 
 
-def site_plan(problem):
-    return {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
-
-
 def test_the_floor_is_the_base_peak_or_the_evenly_spread_energy():
     problem = parse_problem(tiny_problem(
         base_load_kw=[10, 10, 40, 10, 10, 10],
@@ -30,7 +26,7 @@ def test_the_floor_is_the_base_peak_or_the_evenly_spread_energy():
 
 def test_a_packing_under_a_cap_keeps_the_import_below_it_and_passes_the_checker():
     problem = parse_problem(generate_problem("day", 3))
-    plan_peak = cost_and_peak(problem, site_plan(problem))[1]
+    plan_peak = cost_and_peak(problem, problem.planned_placements())[1]
     cap = 0.85 * plan_peak
     packed = pack_under_cap(problem, cap, time.perf_counter() + 10)
     assert packed is not None and len(packed) == len(problem.jobs)
@@ -47,7 +43,7 @@ def test_a_cap_below_the_base_load_packs_nothing():
 
 def test_levelling_lowers_the_peak_and_the_cost_of_the_site_plan():
     problem = parse_problem(generate_problem("day", 3))
-    plan = site_plan(problem)
+    plan = problem.planned_placements()
     levelled = level_peak(problem, plan, time.perf_counter() + 8)
     schedule = schedule_document(problem, levelled, on_intervals_for(problem, levelled))
     assert check(problem, schedule).ok
@@ -58,7 +54,7 @@ def test_levelling_lowers_the_peak_and_the_cost_of_the_site_plan():
 
 def test_levelling_keeps_the_start_when_every_move_costs_more_than_it_saves():
     problem = parse_problem(pinned_day(3, move_penalty_eur=1e6))
-    plan = site_plan(problem)
+    plan = problem.planned_placements()
     assert level_peak(problem, plan, time.perf_counter() + 3) == plan
 
 
@@ -67,7 +63,7 @@ def test_levelling_stops_when_told():
     stop = threading.Event()
     stop.set()
     clock = time.perf_counter()
-    assert level_peak(problem, site_plan(problem), clock + 30, stop) == site_plan(problem)
+    assert level_peak(problem, problem.planned_placements(), clock + 30, stop) == problem.planned_placements()
     assert time.perf_counter() - clock < 5
 
 

@@ -54,7 +54,7 @@ def test_a_coarse_schedule_maps_to_a_feasible_fine_one():
 def test_window_search_never_gets_worse_and_stays_feasible():
     problem = parse_problem(three_days())
     prepared = prepare(problem)
-    plan = {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
+    plan = problem.planned_placements()
     start = schedule_document(problem, plan, on_intervals_for(problem, plan))
     improved = improve_by_windows(
         problem, prepared, start, time.perf_counter() + 20, None, 24,
@@ -68,7 +68,7 @@ def test_window_search_never_gets_worse_and_stays_feasible():
 def test_peak_search_lowers_the_peak_of_the_site_plan_and_stays_feasible():
     problem = parse_problem(generate_problem("day", 3))
     prepared = prepare(problem)
-    plan = {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
+    plan = problem.planned_placements()
     start = schedule_document(problem, plan, on_intervals_for(problem, plan))
     rng = random.Random(1)
     net = check(problem, start).net_kw
@@ -87,7 +87,7 @@ def test_peak_search_lowers_the_peak_of_the_site_plan_and_stays_feasible():
 def test_window_search_with_the_lp_relaxation_as_its_bound():
     problem = parse_problem(three_days())
     prepared = prepare(problem)
-    plan = {j.id: (j.planned_machine, j.planned_start_slot) for j in problem.jobs}
+    plan = problem.planned_placements()
     start = schedule_document(problem, plan, on_intervals_for(problem, plan))
     improved, outcome = windows_with_lp_bound(
         problem, prepared, build_model(problem, prepared), start, time.perf_counter() + 20, None, 24, SolveStats()
