@@ -5,6 +5,7 @@ background on a shared machine):
 
     python bench/optimizer_bench.py day  --seeds 1 2 3 4 5 --time-limit 30
     python bench/optimizer_bench.py day  --seeds 1 2 3 4 5 --time-limit 30 --peak-so-far-kw 450
+    python bench/optimizer_bench.py day  --seeds 1 2 3 4 5 --time-limit 30 --demand-eur-per-kw 3
     python bench/optimizer_bench.py week --seeds 1 --time-limit 300
     python bench/optimizer_bench.py icon --samples 01 02 03 04 --time-limit 300
 
@@ -63,15 +64,19 @@ def report(label: str, schedule: dict, stats: SolveStats, wall_s: float, extra: 
     return row
 
 
-def run_generated(size: str, seeds: list[int], time_limit: float, gap: float, peak_so_far_kw: float | None) -> None:
+def run_generated(size: str, seeds: list[int], time_limit: float, gap: float, peak_so_far_kw: float | None,
+                  demand_eur_per_kw: float | None) -> None:
     for seed in seeds:
         problem = generate_problem(size, seed)
         if peak_so_far_kw is not None:  # a day later in the billing period: the peak so far is higher
             problem["demand_charge"]["peak_so_far_kw"] = peak_so_far_kw
+        if demand_eur_per_kw is not None:  # how the gap depends on the demand charge's weight
+            problem["demand_charge"]["eur_per_kw"] = demand_eur_per_kw
         stats = SolveStats()
         started = time.perf_counter()
         schedule = solve(problem, time_limit_s=time_limit, gap=gap, stats=stats)
         label = f"{size} seed {seed}" + (f" peak so far {peak_so_far_kw:g} kW" if peak_so_far_kw is not None else "")
+        label += f" demand {demand_eur_per_kw:g} EUR/kW" if demand_eur_per_kw is not None else ""
         report(label, schedule, stats, time.perf_counter() - started)
 
 
@@ -112,6 +117,8 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.0)
     parser.add_argument("--peak-so-far-kw", type=float, default=None,
                         help="override the demand charge's peak so far (a day later in the billing period)")
+    parser.add_argument("--demand-eur-per-kw", type=float, default=None,
+                        help="override the demand charge's rate (0: no demand charge)")
     parser.add_argument("--out", type=Path, default=None, help="folder for ICON solution files")
     args = parser.parse_args()
     option = "samples" if args.kind == "icon" else "seeds"
@@ -122,7 +129,7 @@ def main() -> None:
     if args.kind == "icon":
         run_icon(args.samples, args.time_limit, args.gap, args.out)
     else:
-        run_generated(args.kind, args.seeds, args.time_limit, args.gap, args.peak_so_far_kw)
+        run_generated(args.kind, args.seeds, args.time_limit, args.gap, args.peak_so_far_kw, args.demand_eur_per_kw)
 
 
 if __name__ == "__main__":
