@@ -68,15 +68,16 @@ def run_generated(size: str, seeds: list[int], time_limit: float, gap: float, pe
                   demand_eur_per_kw: float | None) -> None:
     for seed in seeds:
         problem = generate_problem(size, seed)
+        label = f"{size} seed {seed}"
         if peak_so_far_kw is not None:  # a day later in the billing period: the peak so far is higher
             problem["demand_charge"]["peak_so_far_kw"] = peak_so_far_kw
+            label += f" peak so far {peak_so_far_kw:g} kW"
         if demand_eur_per_kw is not None:  # how the gap depends on the demand charge's weight
             problem["demand_charge"]["eur_per_kw"] = demand_eur_per_kw
+            label += f" demand {demand_eur_per_kw:g} EUR/kW"
         stats = SolveStats()
         started = time.perf_counter()
         schedule = solve(problem, time_limit_s=time_limit, gap=gap, stats=stats)
-        label = f"{size} seed {seed}" + (f" peak so far {peak_so_far_kw:g} kW" if peak_so_far_kw is not None else "")
-        label += f" demand {demand_eur_per_kw:g} EUR/kW" if demand_eur_per_kw is not None else ""
         report(label, schedule, stats, time.perf_counter() - started)
 
 
