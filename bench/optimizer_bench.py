@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from optimizer import solve  # noqa: E402
 from optimizer.generator import generate_problem  # noqa: E402
-from optimizer.highs import SolveStats  # noqa: E402
+from optimizer.highs import SolveStats, exit_process  # noqa: E402
 from optimizer.icon import icon_cost, read_instance, read_prices, to_problem, write_solution  # noqa: E402
 
 ICON_DIR = REPO.parent / "shared" / "data" / "benchmarks" / "icon2014" / "sampleinstances"
@@ -135,3 +135,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    exit_process(0)  # an abandoned HiGHS run must not abort the process at its exit

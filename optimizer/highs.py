@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from typing import NoReturn
 
 import highspy
 import numpy as np
@@ -24,6 +27,9 @@ ABANDON_AFTER_S = 2.0
 #: Relative margin taken off an interior-point LP optimum to make it a safe bound (IPX stops at a
 #: relative duality gap of 1e-8).
 LP_BOUND_TOLERANCE = 1e-6
+
+#: The threads of HiGHS runs abandoned at a deadline (see :func:`_run_until`).
+_abandoned_runs: list[threading.Thread] = []
 
 
 @dataclass
@@ -173,7 +179,31 @@ def _run_until(work, give_up_at: float):
     worker.join(max(give_up_at - time.perf_counter(), 0.0))
     if failure:
         raise failure[0]
+    if worker.is_alive():
+        _abandoned_runs[:] = [w for w in _abandoned_runs if w.is_alive()] + [worker]
     return (True, outcome[0]) if outcome else (False, None)
+
+
+def abandoned_run_alive() -> bool:
+    """Whether a HiGHS run abandoned at a deadline is still computing in its thread."""
+    return any(worker.is_alive() for worker in _abandoned_runs)
+
+
+def exit_process(code: int) -> NoReturn:
+    """End the process with status ``code``, safely while an abandoned HiGHS run still computes.
+
+    A HiGHS run that ends, or calls its interrupt callback, while the interpreter shuts down
+    cannot re-enter Python: its thread is stopped inside HiGHS's C++ and the C++ runtime aborts the
+    whole process (SIGABRT, status 134: ``energy plan`` after a plan had been stored, on a starved
+    machine). So while such a run is alive the shutdown is skipped: logs and standard streams are
+    flushed and the process exits at once (files and database commits are complete by then).
+    """
+    if abandoned_run_alive():
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _interrupted_outcome(solver, highs) -> HighsOutcome:

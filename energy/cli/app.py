@@ -93,4 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         code = _fail("interrupted", EXIT_INTERRUPTED)
     except Exception as exc:  # the last line of defence: one line, traceback only on request
         code = _classify(exc)
+    solver = sys.modules.get("optimizer.highs")  # loaded only by the commands that solve
+    if argv is None and solver is not None:  # the process's own command line: it ends here
+        solver.exit_process(code)
     sys.exit(code)
