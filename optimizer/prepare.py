@@ -6,7 +6,9 @@ machines whose capacity is below what the job uses, runs that would break the gr
 base load (when no job can lower the load), and starts that precedence chains rule out (earliest
 start after every predecessor's earliest end, latest start before every successor's latest start
 minus the duration, iterated to a fixed point). A job left with no start is reported with the reason
-(job, machine, slots and limits involved), so "infeasible" never comes without a why.
+(job, machine, slots and limits involved), so "infeasible" never comes without a why. Then the
+overload check: jobs that only one machine can run, and no two of them at once, cannot need more
+of it between two slots than it has free there.
 """
 
 from __future__ import annotations
@@ -157,7 +159,46 @@ def prepare(problem: Problem) -> Prepared:
                     del starts[(job_id, m)]
         if had_starts and not any((job_id, m) in starts for m in job.machines):
             explanation.append(_chain_reason(problem, job, earliest, latest))
+    if not explanation:
+        explanation = [text for machine in problem.machines if (text := _overload_reason(problem, machine, starts))]
     return Prepared(starts, order, earliest, latest, explanation)
+
+
+def _overload_reason(problem: Problem, machine: Machine, starts) -> str | None:
+    """Why ``machine`` cannot fit its own jobs, or None.
+
+    Its own jobs: those it alone can run, each using more than half of one resource of it (so no
+    two run at once). Each needs its duration inside [earliest start, latest end) of its starts
+    there; when the jobs whose spans lie inside some [a, b) need more slots than the machine has
+    free in [a, b), no schedule exists (the overload rule of edge finding, Vilím 2004, "O(n log n)
+    filtering algorithms for unary resource constraints"). Checked over every a that is an earliest
+    start and b that is a latest end: O(n²) windows.
+    """
+    free = np.concatenate([[0], np.cumsum(~_blocked_slots(machine, problem.horizon_slots))])
+    for resource, capacity in machine.capacity.items():
+        spans = []
+        for job in problem.jobs:
+            if job.uses.get(resource, 0.0) > capacity / 2 and (job.id, machine.id) in starts \
+                    and not any((job.id, m) in starts for m in job.machines if m != machine.id):
+                s = starts[(job.id, machine.id)]
+                spans.append((int(s[0]), int(s[-1]) + job.duration_slots, job.duration_slots, job.id))
+        if len(spans) < 2:
+            continue
+        by_end = sorted(spans, key=lambda span: span[1])
+        for a in sorted({span[0] for span in spans}):
+            need, inside = 0, []
+            for first, end, duration, job_id in by_end:
+                if first < a:
+                    continue
+                need += duration
+                inside.append(job_id)
+                has = int(free[end] - free[a])
+                if need > has:
+                    return (
+                        f"machine {machine.id!r} cannot run {', '.join(map(repr, inside))} (only it can, one at a "
+                        f"time): between slots {a} and {end} they need {need} slots of it, and it has {has} free there"
+                    )
+    return None
 
 
 def _propagate(problem: Problem, order: list[str], starts) -> tuple[dict[str, int], dict[str, int]]:

@@ -83,6 +83,13 @@ MAX_MODEL_ENTRIES = 4_000_000
 LEVELLING_SHARE = 0.5
 #: Seconds the annealing process may take to answer once told to stop.
 BESIDE_ANSWER_S = 5.0
+#: Models with at most this many start-slot entries (the 6-job nightly test day: 4,332; the
+#: benchmark day: ~15,000) HiGHS settles in seconds, and proves infeasible in milliseconds: their
+#: heuristics get at most SMALL_MODEL_HEURISTIC_S, and when the greedy leaves jobs out, neither the
+#: packing search nor the coarse stage runs (a 3-job infeasible oven took 24 s of a 120 s limit in
+#: them, then HiGHS 1 ms).
+SMALL_MODEL_ENTRIES = 10_000
+SMALL_MODEL_HEURISTIC_S = 1.0
 #: Seconds kept back from HiGHS for read-back, checking and writing (the wall clock is hard).
 READ_BACK_RESERVE_S = 1.0
 
@@ -132,7 +139,7 @@ def baseline_document(problem: Problem) -> dict | None:
 
 
 def heuristic_start(
-    problem: Problem, prepared, baseline: dict | None, deadline: float
+    problem: Problem, prepared, baseline: dict | None, deadline: float, pack_left_out: bool = True
 ) -> tuple[dict | None, tuple[Placements, list[str]] | None]:
     """(the cheapest checked schedule among the greedy strategies and the site's plan, or else
     the packing search's, or None; the greedy attempt that left the fewest jobs out when there is
@@ -141,7 +148,7 @@ def heuristic_start(
     Strategies run in turn, each restarting ("squeaky wheel") until it places every job or its
     equal share of :data:`GREEDY_SHARE` of the time to ``deadline`` (a ``time.perf_counter()``
     value) is used. When none gives a schedule, :func:`optimizer.packing.pack` completes the
-    fewest-left-out attempt until ``deadline``.
+    fewest-left-out attempt until ``deadline`` (if ``pack_left_out``).
     """
     candidates, partial = [], None
     if baseline is not None and "violations" not in baseline:
@@ -159,7 +166,7 @@ def heuristic_start(
                 partial = (placements, unplaced)
             continue
         candidates += _checked(problem, placements, "greedy")
-    if not candidates and partial is not None:
+    if not candidates and partial is not None and pack_left_out:
         clock = time.perf_counter()
         packed = pack(problem, prepared, *partial, deadline)
         log.info("packing search from %d job(s) left out: %s after %.2f s", len(partial[1]),
@@ -354,9 +361,11 @@ def solve(
     clock = time.perf_counter()
     entries = model_entries(problem, prepared)
     too_large = entries > MAX_MODEL_ENTRIES  # then the heuristics get all the time
-    heuristic_deadline = deadline - READ_BACK_RESERVE_S if too_large else started + HEURISTIC_SHARE * time_limit_s
-    start_document, partial = heuristic_start(problem, prepared, baseline, heuristic_deadline)
-    if start_document is None and coarse_first and not too_large:
+    small = entries <= SMALL_MODEL_ENTRIES  # then HiGHS decides what the greedy cannot
+    heuristic_s = min(HEURISTIC_SHARE * time_limit_s, SMALL_MODEL_HEURISTIC_S) if small else HEURISTIC_SHARE * time_limit_s
+    heuristic_deadline = deadline - READ_BACK_RESERVE_S if too_large else started + heuristic_s
+    start_document, partial = heuristic_start(problem, prepared, baseline, heuristic_deadline, pack_left_out=not small)
+    if start_document is None and coarse_first and not too_large and not small:
         start_document = coarse_start(problem, started + COARSE_SHARE * time_limit_s)
     if start_document is not None:
         stats.first_feasible_s = time.perf_counter() - started

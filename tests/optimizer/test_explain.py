@@ -50,11 +50,35 @@ def test_grid_limit_below_what_a_job_needs_on_top_of_base_load():
 
 
 def test_jobs_competing_for_one_machine_are_named_by_the_elastic_re_solve():
-    text = explanation(tiny_problem(jobs=[
-        {"id": "long1", "machines": ["m1"], "duration_slots": 4, "power_kw": 1.0},
-        {"id": "long2", "machines": ["m1"], "duration_slots": 3, "power_kw": 1.0},
-    ]))
-    assert "'long1'" in text and "'long2'" in text and "'m1'" in text
+    # Any two of the three fit in the oven at once, all three do not: no pre-check sees it.
+    text = explanation(tiny_problem(
+        machines=[{"id": "oven", "capacity": {"trays": 10}}],
+        jobs=[{"id": k, "machines": ["oven"], "duration_slots": 4, "power_kw": 1.0, "uses": {"trays": 5}} for k in ("a", "b", "c")],
+    ))
+    assert "cannot be placed" in text and "'oven' is taken by" in text
+    assert all(f"'{k}'" in text for k in ("a", "b", "c"))
+
+
+def test_jobs_that_only_one_machine_can_run_and_that_overload_it_are_named_before_solving():
+    from optimizer import parse_problem
+    from optimizer.prepare import prepare
+
+    # m1 has slots 0-4 free; 'long1' and 'long2' only run there, 'other' can also run on m2.
+    def problem(long2_slots: int) -> dict:
+        return tiny_problem(
+            machines=[{"id": "m1", "unavailable": [[5, 6]]}, {"id": "m2"}],
+            jobs=[
+                {"id": "long1", "machines": ["m1"], "duration_slots": 3, "power_kw": 1.0},
+                {"id": "long2", "machines": ["m1"], "duration_slots": long2_slots, "power_kw": 1.0},
+                {"id": "other", "machines": ["m1", "m2"], "duration_slots": 1, "power_kw": 1.0},
+            ],
+        )
+
+    assert solved(problem(2))["status"] == "optimal"  # 5 slots of work in 5 free ones…
+    assert not prepare(parse_problem(problem(3))).feasible  # …6 do not: found before any search
+    text = explanation(problem(3))
+    assert "machine 'm1' cannot run 'long1', 'long2'" in text and "'other'" not in text
+    assert "between slots 0 and 5 they need 6 slots of it, and it has 5 free there" in text
 
 
 def test_jobs_that_together_break_the_grid_limit_are_named():

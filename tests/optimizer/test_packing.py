@@ -130,3 +130,17 @@ def test_icon_sample02_gets_a_complete_checked_schedule_from_the_packing_search(
     assert check(problem, document).ok
     score = icon_cost(instance, prices, document)
     assert score["violations"] == [] and score["cost"] == pytest.approx(document["objective_eur"], abs=1e-6)
+
+
+def test_on_a_small_model_highs_decides_what_the_greedy_cannot(monkeypatch):
+    # The oven's greedy strategies leave a job out; the model is small, so neither the packing
+    # search nor the coarse stage spends the limit on it before HiGHS, which places every job.
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a search for big models ran on a small one")
+
+    problem = parse_problem(oven_problem())
+    assert solve_module.model_entries(problem, prepare(problem)) <= solve_module.SMALL_MODEL_ENTRIES
+    monkeypatch.setattr(solve_module, "pack", must_not_run)
+    monkeypatch.setattr(solve_module, "coarse_start", must_not_run)
+    schedule = solve_module.solve(problem, time_limit_s=60)
+    assert schedule["status"] == "optimal" and check(problem, schedule).ok
