@@ -69,8 +69,8 @@ def write_site(folder: Path, machines: int = 3, grid_limit_kw: float | None = No
         "[planning]",
         'jobs_file = "jobs.csv"',
         'export_dir = "plans"',
-        # Proving the seeded day optimal takes HiGHS 10-18 s on an idle 2-core machine; the tests
-        # that replay a run need it proven again, so the limit leaves room for a busy machine.
+        # Proving the seeded day optimal takes HiGHS 3-5 s with three jobs, 10-18 s with six, on an
+        # idle 2-core machine; a replay needs it proven again: the limit leaves room for a busy one.
         "time_limit_s = 120.0",
         "gap = 0.0",
         "co2_price_eur_per_t = 80.0",
