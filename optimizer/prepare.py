@@ -164,6 +164,11 @@ def prepare(problem: Problem) -> Prepared:
     return Prepared(starts, order, earliest, latest, explanation)
 
 
+def uses_over_half(job: Job, machine: Machine, resource: str) -> bool:
+    """The job uses more than half of the machine's ``resource``: no two such jobs run on it at once."""
+    return job.uses.get(resource, 0.0) > machine.capacity[resource] / 2
+
+
 def _overload_reason(problem: Problem, machine: Machine, starts) -> str | None:
     """Why ``machine`` cannot fit its own jobs, or None.
 
@@ -175,13 +180,12 @@ def _overload_reason(problem: Problem, machine: Machine, starts) -> str | None:
     start and b that is a latest end: O(n²) windows.
     """
     free = np.concatenate([[0], np.cumsum(~_blocked_slots(machine, problem.horizon_slots))])
-    for resource, capacity in machine.capacity.items():
+    own = [job for job in problem.jobs if [m for m in job.machines if (job.id, m) in starts] == [machine.id]]
+    for resource in machine.capacity:
         spans = []
-        for job in problem.jobs:
-            if job.uses.get(resource, 0.0) > capacity / 2 and (job.id, machine.id) in starts \
-                    and not any((job.id, m) in starts for m in job.machines if m != machine.id):
-                s = starts[(job.id, machine.id)]
-                spans.append((int(s[0]), int(s[-1]) + job.duration_slots, job.duration_slots, job.id))
+        for job in (job for job in own if uses_over_half(job, machine, resource)):
+            s = starts[(job.id, machine.id)]
+            spans.append((int(s[0]), int(s[-1]) + job.duration_slots, job.duration_slots, job.id))
         if len(spans) < 2:
             continue
         by_end = sorted(spans, key=lambda span: span[1])
