@@ -34,7 +34,7 @@ import pyomo.environ as pyo
 
 from optimizer.checker import Placements, on_masks, schedule_cost
 from optimizer.heuristic import mask_intervals
-from optimizer.prepare import Prepared
+from optimizer.prepare import Prepared, uses_over_half
 from optimizer.problem import Problem
 
 #: The capacity row of a pool of unary machines counts jobs, not a resource.
@@ -77,12 +77,10 @@ class ModelIndex:
 
 
 def is_unary(problem: Problem, machine_id: str) -> bool:
-    """No two of the machine's eligible jobs fit on it at once (some resource is over half used)."""
+    """No two of the machine's eligible jobs fit on it at once: all use over half of one resource."""
     machine = problem.machine(machine_id)
-    return all(
-        any(amount > machine.capacity[r] / 2 for r, amount in job.uses.items())
-        for job in problem.jobs if machine_id in job.machines
-    )
+    eligible = [job for job in problem.jobs if machine_id in job.machines]
+    return any(all(uses_over_half(job, machine, r) for job in eligible) for r in machine.capacity)
 
 
 def build_index(problem: Problem, prepared: Prepared, options: ModelOptions | None = None) -> ModelIndex:

@@ -191,6 +191,23 @@ def test_pooled_identical_machines_match_brute_force():
     assert schedule["objective_eur"] == pytest.approx(brute_force_eur(problem), abs=1e-6)
 
 
+def test_machines_whose_jobs_can_share_them_are_not_pooled():
+    # Every job is over half of one resource, but not of the same one: 'a' and 'b' fit on one
+    # machine at once, so the three run at once on two machines (a pool would need three).
+    from optimizer.model import is_unary
+
+    problem = tiny_problem(
+        horizon_slots=2, price_eur_per_kwh=[0.1, 0.1],
+        machines=[{"id": k, "capacity": {"r1": 10, "r2": 10}} for k in ("m1", "m2")],
+        jobs=[{"id": j, "machines": ["m1", "m2"], "duration_slots": 2, "power_kw": 1.0, "uses": uses}
+              for j, uses in [("a", {"r1": 6, "r2": 1}), ("b", {"r1": 1, "r2": 6}), ("c", {"r1": 6, "r2": 1})]],
+    )
+    assert not is_unary(parse_problem(problem), "m1")
+    schedule = solved(problem)
+    assert schedule["status"] == "optimal"
+    assert schedule["objective_eur"] == pytest.approx(brute_force_eur(problem), abs=1e-6)
+
+
 def test_pooling_identical_machines_changes_nothing_but_the_model():
     from optimizer import solve
     from optimizer.model import ModelOptions
