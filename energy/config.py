@@ -396,17 +396,24 @@ def parse_config(data: dict, path: Path | None = None) -> SiteConfig:
     return config.model_copy(update={"path": path.resolve() if path else None})
 
 
-def load_config(path: str | Path) -> SiteConfig:
-    """Read and validate a site's TOML file."""
-    path = Path(path)
+def read_toml(path: Path, what: str) -> dict:
+    """The content of the TOML file ``path`` (a ``what``: "config", "twin" …); a missing,
+    unreadable or invalid file raises InputError naming it."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise InputError(f"{path}: config file not found") from exc
+        raise InputError(f"{path}: {what} file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: cannot read {what} file: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:
-        raise InputError(f"{path}: cannot read config file: {exc.strerror}") from exc
+        raise InputError(f"{path}: cannot read {what} file: {exc.strerror}") from exc
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_config(data, path)
+
+
+def load_config(path: str | Path) -> SiteConfig:
+    """Read and validate a site's TOML file."""
+    path = Path(path)
+    return parse_config(read_toml(path, "config"), path)

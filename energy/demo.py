@@ -1,20 +1,28 @@
-"""``energy demo``: a demo steel works built from shipped real data, run through the whole chain.
+"""``energy demo``: a demo steel works simulated by the plant twin, run through the whole chain.
 
-The demo plant's grid connection follows the real 15-minute load of a steel plant (UCI data set
-851, 2018; ``data/demo/ATTRIBUTION.md``), moved by whole weeks so that its year of history ends
-now (weekdays and times of day kept). From it the demo writes what the plant's meters would have
-recorded, as cumulative counter readings, and sends them through the same pipeline as real
-meters: readings → histories → forecasts → tomorrow's plan → report.
+The demo plant is the plant twin (``energy.twin``, ``docs/twin.md``) of the shipped demo site
+(``data/demo/site.toml``, its jobs file and its twin file ``twin.toml``): machines that really run
+the jobs they are given, with recipe profiles, standby, start-up energy and the disturbances of
+real operation, on top of a real steel plant's load as the non-flexible base (UCI data set 851,
+``data/demo/ATTRIBUTION.md``) placed on the site's own clock. The demo builds a year that ends now:
 
-What is invented, and documented here so nobody mistakes it for data:
+1. until the go-live date (:data:`GO_LIVE_DAYS` ago) the plant runs the site's own plans;
+2. from then on, every night the product forecasts and plans the next day exactly as
+   ``energy plan`` does (with :data:`PAST_PLAN_LIMIT_S` of solver time per night, to keep the demo
+   short) and the plant executes that plan, disturbances and all; the day's meter readings go
+   through the product's pipeline before the next night's forecast;
+3. the meters record it: 15-minute logger readings for the older history, 1-minute readings for
+   the last :data:`MINUTE_READINGS_DAYS` days; then the simulated meters are served on Modbus TCP
+   and collected live, continuing the twin's day;
+4. each planned day's realised savings are computed from the meters, tomorrow is planned, last
+   month's report is written, and the twin's ground truth is written to ``twin-truth/`` beside the
+   database, for comparing the product's estimates with what really happened (the product never
+   reads it).
 
-- the roof PV array's output is the project's clear-sky PV chain (pvlib) for the configured
-  array, scaled by a seeded daily clearness between 0.25 and 1.0;
-- the plant's consumption is the steel load plus that PV output (the PV feeds the plant behind
-  the main meter, so the main meter sees the real steel load); each sub-metered machine draws a
-  fixed share of it (:data:`SUBMETER_SHARES`), the rest is unmetered;
-- grid carbon intensity is Electricity Maps' real hourly German 2022 series, re-dated by whole
-  weeks onto the demo's dates and labelled as such in its source citation.
+What is invented, and documented so nobody mistakes it for data: the machines, their behaviour
+and the disturbances (``twin.toml``); the roof PV's weather (clear sky × a seeded daily
+clearness); the grid carbon intensity is Electricity Maps' real hourly German 2022 series,
+re-dated by whole weeks onto the demo's dates and labelled as such in its source citation.
 """
 
 from __future__ import annotations
@@ -26,30 +34,27 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from energy import storage
-from energy.config import PVArray, SiteConfig, load_config
+from energy.config import SiteConfig, load_config
 from energy.errors import InputError
-from energy.forecasts import pv
-from energy.histories.imports import read_steel_csv
 from energy.histories.process import process_site
-from energy.histories.series import shift_weeks
-from energy.readings import store_readings
 from energy.setup import initialise
+from energy.twin.params import TwinParams, load_twin_params
+from energy.twin.plant import PlantTwin
+from energy.twin.run import PlantRun, day_jobs, forecast_and_plan, run_plant
+from energy.twin.truth import write_truth
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
-#: Share of the plant's consumption that each sub-meter sees (invented, fixed for the demo).
-SUBMETER_SHARES = {
-    "m_furnace1": 0.25,
-    "m_furnace2": 0.20,
-    "m_oven": 0.15,
-    "m_blaster": 0.05,
-    "m_compressors": 0.12,
-}
-
+#: Days before today on which the site started planning with the product (the "go-live").
+GO_LIVE_DAYS = 21
+#: Solver time per past night; tomorrow's plan gets the demo's ``time_limit_s``. On the demo's
+#: 13-job day the optimiser's schedule after 1 s equals its 15 s schedule (docs/benchmarks.md).
+PAST_PLAN_LIMIT_S = 2.0
+#: Days of 1-minute meter readings before now; older history is stored as 15-minute readings.
+MINUTE_READINGS_DAYS = 35
 #: Counter values the demo meters start their year of history from (kWh), as installed meters do.
 START_COUNTER_KWH = 100_000.0
 
@@ -61,20 +66,16 @@ LOCATION_FACTOR_CITATION = (
 
 @dataclass
 class DemoSite:
-    """Where the demo's files are, its config and the main meter's history (UTC)."""
+    """Where the demo's files are, its config and its twin's parameters."""
 
     workdir: Path
     config_path: Path
     config: SiteConfig = field(repr=False)
-    grid_kwh: pd.Series = field(repr=False)
+    twin_params: TwinParams = field(repr=False)
 
     @property
-    def history_start(self) -> pd.Timestamp:
-        return self.grid_kwh.index[0]
-
-    @property
-    def history_end(self) -> pd.Timestamp:
-        return self.grid_kwh.index[-1] + (self.grid_kwh.index[1] - self.grid_kwh.index[0])
+    def jobs_folder(self) -> Path:
+        return self.config_path.parent / "jobs"
 
 
 def shipped_data_dir() -> Path:
@@ -148,97 +149,26 @@ def _redate_validity(block: str, valid_from: dt.date, valid_to: dt.date) -> str:
     return block
 
 
-def demo_grid_kwh(now: pd.Timestamp) -> pd.Series:
-    """The main meter's energy per interval: the steel year moved by whole weeks to end at ``now``.
-
-    The year is moved to end at or just after ``now`` and cut there, so the history runs up to
-    the present with the plant's weekdays on the calendar's weekdays.
-    """
-    steel = read_steel_csv(shipped_data_dir() / "demo" / "steel_industry_2018_15min.csv")
-    if steel["energy_kwh"].isna().any():
-        raise InputError("demo: the shipped steel-plant file has gaps")
-    moved = shift_weeks(steel, now + pd.Timedelta(weeks=1))
-    return moved.loc[moved.index < now, "energy_kwh"]
-
-
-def prepare_workdir(workdir: Path, now: pd.Timestamp) -> DemoSite:
+def prepare_workdir(workdir: Path, now: pd.Timestamp, first_day: dt.date) -> DemoSite:
     """Copy the shipped demo site into ``workdir`` and write its demo-dated config."""
     data = shipped_data_dir()
-    grid = demo_grid_kwh(now)
     site_dir, reference_dir = workdir / "site", workdir / "reference"
     shutil.copytree(data / "demo", site_dir, dirs_exist_ok=True)
     shutil.copytree(data / "reference", reference_dir, dirs_exist_ok=True)
     valid_from, valid_to = redate_factor_file(
         reference_dir / "electricitymaps_DE_2022_hourly.csv",
         reference_dir / LOCATION_FACTOR_FILE,
-        grid.index[0],
+        pd.Timestamp(first_day, tz="UTC") - pd.Timedelta(days=1),
         now + pd.Timedelta(days=8),
     )
     config_path = site_dir / "site.toml"
     config_path.write_text(demo_config_text((data / "demo" / "site.toml").read_text(encoding="utf-8"), valid_from, valid_to), encoding="utf-8")
-    return DemoSite(workdir, config_path, load_config(config_path), grid)
-
-
-def pv_power_kw(index: pd.DatetimeIndex, config: SiteConfig, array: PVArray, seed: int = 2018) -> pd.Series:
-    """Average AC power (kW) of ``array`` in each interval starting at ``index`` (demo weather).
-
-    The project's PV chain (:func:`energy.forecasts.pv.array_power_kw`: clear sky, PVWatts,
-    losses, inverter) scaled by a seeded clearness per UTC day drawn uniformly from [0.25, 1].
-    """
-    clear_kw, _ = pv.array_power_kw(array, pv.site_location(config), index)
-    days = (index.normalize().asi8 // (86_400 * 10**9)).astype(np.int64)
-    clearness = np.random.default_rng(seed).uniform(0.25, 1.0, size=days.max() - days.min() + 1)[days - days.min()]
-    return pd.Series(clear_kw.to_numpy() * clearness, index=index, name="power_kw")
-
-
-def history_readings(grid_kwh: pd.Series, pv_kw: pd.Series, config: SiteConfig) -> pd.DataFrame:
-    """Counter readings (``timestamp, meter, energy_kwh, power_kw``) at every interval end.
-
-    ``grid_kwh``: the main meter's energy per interval; ``pv_kw``: PV output per interval. Each
-    meter's counter starts at :data:`START_COUNTER_KWH` at the first interval's start.
-    """
-    step = grid_kwh.index[1] - grid_kwh.index[0]
-    hours = step / pd.Timedelta(hours=1)
-    pv_kwh = pv_kw * hours
-    per_meter = {"main": grid_kwh, "pv": pv_kwh}
-    plant_kwh = grid_kwh + pv_kwh
-    for meter, share in SUBMETER_SHARES.items():
-        per_meter[meter] = plant_kwh * share
-    known = {meter.id for meter in config.meters}
-    frames = []
-    stamps = grid_kwh.index.append(pd.DatetimeIndex([grid_kwh.index[-1] + step]))
-    for meter, energy in per_meter.items():
-        if meter not in known:
-            raise InputError(f"demo config: meter {meter!r} is not configured")
-        counter = START_COUNTER_KWH + np.concatenate([[0.0], np.cumsum(energy.to_numpy())])
-        power = np.concatenate([[energy.iloc[0] / hours], energy.to_numpy() / hours])
-        frames.append(pd.DataFrame({"timestamp": stamps, "meter": meter, "energy_kwh": counter, "power_kw": power}))
-    return pd.concat(frames, ignore_index=True)
-
-
-def build_history(engine, site: DemoSite) -> int:
-    """Store the demo meters' year of counter readings; returns the number of readings."""
-    grid = site.grid_kwh
-    config = site.config
-    array = config.pv[0]
-    pv_kw = pv_power_kw(grid.index, config, array)
-    readings = history_readings(grid, pv_kw, config)
-    store_readings(engine, readings)
-    return len(readings)
+    config = load_config(config_path)
+    return DemoSite(workdir, config_path, config, load_twin_params(site_dir / "twin.toml", config))
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def collect_live(engine, config: SiteConfig, seconds: float) -> str:
-    """Serve the demo meters (simulated, continuing their stored counters) and collect them."""
-    from energy.metering.collector import collect
-    from energy.metering.simulate import last_counters_kwh, serve_in_background
-
-    with serve_in_background(config, counters_kwh=last_counters_kwh(engine)):
-        stats = collect(config, engine, duration_s=seconds)
-    return str(stats)
 
 
 @dataclass
@@ -246,10 +176,11 @@ class DemoOutcome:
     """What the demo did, for its summary."""
 
     plan_date: dt.date
+    plant: PlantRun
     plan: object = None
-    realised: dict | None = None
     report_paths: list[Path] = field(default_factory=list)
     report_summary: pd.DataFrame | None = None
+    truth_dir: Path | None = None
 
 
 def _forecast_line(series: dict) -> str:
@@ -257,27 +188,25 @@ def _forecast_line(series: dict) -> str:
     return f"{series['kind']} {series['series_id']}: {series['model']} ({accuracy})"
 
 
-def plan_and_prove(engine, site: DemoSite, today: dt.date, time_limit_s: float) -> DemoOutcome:
-    """Yesterday's plan with its realised savings (its readings are in), then tomorrow's plan."""
-    from energy.forecasts import forecast_site
-    from energy.planning import run_nightly
-    from energy.planning.savings import compute_realised_savings, store_realised_savings
+def collect_live(engine, config: SiteConfig, twin: PlantTwin, seconds: float) -> str:
+    """Serve the twin's meters (continuing their stored counters) and collect them."""
+    from energy.metering.collector import collect
+    from energy.metering.simulate import last_counters_kwh, serve_in_background
+    from energy.twin.live import meter_loads
 
-    config, jobs = site.config, site.config_path.parent / "jobs.csv"
-    yesterday, tomorrow = today - dt.timedelta(days=1), today + dt.timedelta(days=1)
-    outcome = DemoOutcome(tomorrow)
-    for day in (yesterday, tomorrow):
-        issued = pd.Timestamp(day, tz=config.site.timezone).tz_convert("UTC") - pd.Timedelta(hours=2)
-        forecasts = forecast_site(engine, config, day, issued_ms=int(issued.value // 10**6))
-        _say(f"forecasts for {day}: " + "; ".join(_forecast_line(s) for s in forecasts.series))
-        summary = run_nightly(engine, config, plan_date=day, jobs_path=jobs, time_limit_s=time_limit_s)
-        _say(summary.describe())
-        if day == yesterday and summary.succeeded:
-            outcome.realised = compute_realised_savings(engine, config, summary.run_id)
-            store_realised_savings(engine, outcome.realised)
-        if day == tomorrow:
-            outcome.plan = summary
-    return outcome
+    with serve_in_background(config, counters_kwh=last_counters_kwh(engine), loads=meter_loads(twin)):
+        stats = collect(config, engine, duration_s=seconds)
+    return str(stats)
+
+
+def plan_tomorrow(engine, site: DemoSite, twin: PlantTwin, outcome: DemoOutcome, time_limit_s: float) -> None:
+    """Tomorrow's orders, forecast and plan, as the nightly job will make them tonight."""
+    path, _ = day_jobs(twin, site.jobs_folder, outcome.plan_date)
+    if path is None:
+        path = site.config_path.parent / "jobs.csv"  # a day without orders: plan the usual day
+    forecasts, outcome.plan = forecast_and_plan(engine, twin, outcome.plan_date, path, time_limit_s)
+    _say(f"forecasts for {outcome.plan_date}: " + "; ".join(_forecast_line(s) for s in forecasts.series))
+    _say(outcome.plan.describe())
 
 
 def write_reports(engine, site: DemoSite, today: dt.date, outcome: DemoOutcome) -> None:
@@ -308,9 +237,19 @@ def summary_text(outcome: DemoOutcome) -> str:
         lines += [f"    schedule for the MES: {path}" for path in plan.exported]
     elif plan is not None:
         lines.append(f"  plan for {outcome.plan_date}: {plan.describe()}")
-    if outcome.realised:
-        total = outcome.realised["savings"]["total_eur"]
-        lines.append(f"  yesterday's plan, realised on measured load: savings {total:,.2f} EUR")
+    table = outcome.plant.table()
+    realised = table.dropna(subset=["realised_eur"])
+    if len(realised):
+        lines.append(
+            f"  {len(outcome.plant.planned)} days planned since the go-live on {outcome.plant.go_live}; over the {len(realised)} past ones, grid cost "
+            f"savings (energy, CO2, demand) realised on measured load: {realised['realised_eur'].sum():,.2f} EUR "
+            f"(expected when planned: {realised['expected_eur'].sum():,.2f} EUR)"
+        )
+        lines.append(
+            f"    what the plant twin really saved on those days (its ground truth, not a product figure): {realised['true_eur'].sum():,.2f} EUR"
+        )
+    if outcome.truth_dir is not None:
+        lines.append(f"  the twin's ground truth (never read by the product): {outcome.truth_dir}")
     if outcome.report_summary is not None:
         lines.append("  last month (report summary):")
         for row in outcome.report_summary.itertuples(index=False):
@@ -329,19 +268,26 @@ def run_demo(workdir: Path, db_url: str | None, start_ui: bool, live_seconds: fl
             stale.unlink()
         db_url = f"sqlite:///{db_path}"
     now = pd.Timestamp.now(tz="UTC").floor("15min")
-    site = prepare_workdir(workdir, now)
+    data = shipped_data_dir()
+    probe = load_config(data / "demo" / "site.toml")
+    today = now.tz_convert(probe.site.timezone).date()
+    first_day, go_live = today - dt.timedelta(weeks=52), today - dt.timedelta(days=GO_LIVE_DAYS)
+    site = prepare_workdir(workdir, now, first_day)
     engine = storage.connect(db_url)
     storage.upgrade(engine)
     _say(initialise(engine, site.config))
     _say(f"demo site written to {site.config_path}; database {db_url}")
-    count = build_history(engine, site)
-    _say(f"stored {count:,} meter readings ({site.history_start:%Y-%m-%d} to {site.history_end:%Y-%m-%d %H:%M} UTC)")
+    twin = PlantTwin(site.config, site.twin_params, first_day, today, site.config_path.parent / "jobs.csv")
+    plant = run_plant(engine, twin, site.jobs_folder, now, go_live, PAST_PLAN_LIMIT_S, MINUTE_READINGS_DAYS, START_COUNTER_KWH, _say)
+    outcome = DemoOutcome(today + dt.timedelta(days=1), plant)
     if live_seconds > 0:
         _say(f"simulated meters on Modbus TCP, collecting for {live_seconds:g} s …")
-        _say(collect_live(engine, site.config, live_seconds))
-    _say(f"histories: {process_site(engine, site.config)}")
-    today = now.tz_convert(site.config.site.timezone).date()
-    outcome = plan_and_prove(engine, site, today, time_limit_s)
+        _say(collect_live(engine, site.config, twin, live_seconds))
+        _say(f"histories: {process_site(engine, site.config)}")
+    plan_tomorrow(engine, site, twin, outcome, time_limit_s)
+    truth = twin.ground_truth()
+    outcome.truth_dir = write_truth(truth, workdir / "twin-truth")
+    plant.compare(engine, truth)
     write_reports(engine, site, today, outcome)
     print(summary_text(outcome), flush=True)
     engine.dispose()

@@ -10,6 +10,7 @@ from energy.cli import (  # noqa: F401  (each module registers its subcommands)
     report,
     site,
     tariffs,
+    twin,
     ui,
 )
 from energy.cli.app import app, main

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -29,15 +30,31 @@ def simulate(
     config: ConfigOption,
     duration: Annotated[float | None, typer.Option(help="Stop after S seconds [default: until Ctrl-C].")] = None,
     fault: FaultOption = None,
+    twin: Annotated[
+        Path | None,
+        typer.Option(help="Serve the plant twin's meters (a twin file, docs/twin.md) instead of the steel-shaped load."),
+    ] = None,
 ) -> None:
     """Serve the config's meters as Modbus TCP devices with realistic load."""
     from energy.metering import simulate as simulation
 
     site = load_config(config)
     faults = [simulation.parse_fault(text) for text in fault or []]
+    loads = None
+    if twin is not None:
+        import pandas as pd
+
+        from energy.twin.live import twin_loads  # only here: estimators never import the twin
+        from energy.twin.params import load_twin_params
+
+        params = load_twin_params(twin, site)
+        if site.planning.jobs_file is None:
+            raise InputError(f"{site.path or config}: planning.jobs_file: --twin needs the site's jobs file (the plant's orders)")
+        loads = twin_loads(site, params, pd.Timestamp.now(tz="UTC"), site.resolve(site.planning.jobs_file))
     endpoints = sorted({simulation.endpoint_key(m)[1:] for m in site.meters if m.enabled}, key=str)
-    print(f"simulating {sum(m.enabled for m in site.meters)} meter(s) on {', '.join(':'.join(map(str, e)) for e in endpoints)}", file=sys.stderr)
-    simulator = simulation.run(site, duration, faults=faults)
+    source = f" from the twin {twin}" if twin is not None else ""
+    print(f"simulating {sum(m.enabled for m in site.meters)} meter(s){source} on {', '.join(':'.join(map(str, e)) for e in endpoints)}", file=sys.stderr)
+    simulator = simulation.run(site, duration, faults=faults, loads=loads)
     print(f"served {sum(simulator.received.values())} request(s)", file=sys.stderr)
 
 
