@@ -34,6 +34,10 @@ class _Section(BaseModel):
 
 NonNegative = Annotated[float, Field(ge=0)]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+#: The calendar year a factor's data or an instrument's generation describe (docs/emissions.md).
+Vintage = Annotated[int, Field(ge=1900, le=2200)]
+#: What a factor counts: CO2 only, or CO2 equivalents (docs/emissions.md).
+Gases = Literal["co2", "co2e"]
 
 
 def known_zone(value: str) -> str:
@@ -205,6 +209,8 @@ class EmissionFactorSource(_Section):
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     source: str = Field(min_length=1, description="citation: publisher, data set, version")
+    vintage: Vintage | None = Field(None, description="calendar year the data describe (not the publication year)")
+    gases: Gases | None = Field(None, description="co2 (CO2 only) or co2e; unknown when not given")
 
     @model_validator(mode="after")
     def _file_or_value(self) -> EmissionFactorSource:
@@ -230,12 +236,27 @@ class ContractualInstrument(_Section):
     valid_to: dt.date
     g_per_kwh: float = Field(0.0, ge=0)
     source: str = Field(min_length=1, description="citation: registry, certificate ids, contract")
+    vintage: Vintage | None = Field(None, description="calendar year the energy was generated in")
+    gases: Gases | None = Field(None, description="what g_per_kwh counts (irrelevant at 0)")
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 code of the generation's market")
+    registry_id: str | None = Field(None, min_length=1, description="id in the tracking registry (certificates, cancellation statement)")
+    device: str | None = Field(None, min_length=1, description="the generating device or facility")
+    cancelled_on: dt.date | None = Field(None, description="local date of the cancellation (redemption) for the site")
 
     @model_validator(mode="after")
     def _period(self) -> ContractualInstrument:
         if self.valid_to <= self.valid_from:
             raise ValueError("valid_to must be after valid_from")
+        if self.cancelled_on is not None and self.vintage is not None and self.cancelled_on.year < self.vintage:
+            raise ValueError(f"cancelled_on {self.cancelled_on} is before the vintage year {self.vintage}: a certificate is cancelled after its energy is generated")
         return self
+
+    @field_validator("country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        if value is not None and not (len(value) == 2 and value.isascii() and value.isalpha() and value.isupper()):
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (two capital letters, like DE)")
+        return value
 
 
 class Emissions(_Section):
@@ -293,6 +314,46 @@ class Dashboard(_Section):
     oidc: bool = Field(False, description="require Streamlit's OIDC login (provider in .streamlit/secrets.toml)")
 
 
+class EnpiAdjustment(_Section):
+    """A non-routine adjustment of the energy baseline (ISO 50015): kWh the baseline must also expect."""
+
+    date: dt.date = Field(description="local day it applies to (the first day, with until)")
+    until: dt.date | None = Field(None, description="last local day: kwh is then added on every day from date to until")
+    description: str = Field(min_length=1, description="what changed: an extension, a new line, a commissioning test …")
+    kwh: float = Field(description="kWh added to the expected consumption (negative: less expected)")
+
+    @model_validator(mode="after")
+    def _span(self) -> EnpiAdjustment:
+        if self.until is not None and self.until < self.date:
+            raise ValueError("until must not be before date")
+        return self
+
+
+class Enpi(_Section):
+    """Energy performance per ISO 50006 (docs/enpi.md): relevant variables, baseline, adjustments."""
+
+    production_file: Path | None = Field(None, description="the MES/ERP production CSV (energy.reports.production)")
+    products: list[str] = Field([], description="products that are relevant variables of their own; the others are summed per unit")
+    weather_file: Path | None = Field(None, description="CSV: timestamp, temp_air_c (°C) → heating and cooling degree days")
+    heating_base_c: float = Field(18.3, ge=-30, le=40, description="base temperature of heating degree days")
+    cooling_base_c: float = Field(18.3, ge=-30, le=40, description="base temperature of cooling degree days")
+    baseline_from: dt.date | None = None
+    baseline_to: dt.date | None = None
+    granularity: Literal["auto", "daily", "weekly", "monthly"] = "auto"
+    static_factors: list[str] = Field([], description="what the baseline assumes unchanged (ISO 50006 static factors)")
+    adjustments: list[EnpiAdjustment] = []
+
+    @model_validator(mode="after")
+    def _baseline(self) -> Enpi:
+        if (self.baseline_from is None) != (self.baseline_to is None):
+            raise ValueError("give both baseline_from and baseline_to, or neither")
+        if self.baseline_from and self.baseline_to < self.baseline_from:
+            raise ValueError("baseline_to must not be before baseline_from")
+        if self.cooling_base_c < self.heating_base_c:
+            raise ValueError("cooling_base_c must not be below heating_base_c")
+        return self
+
+
 class SiteConfig(_Section):
     site: Site
     machines: list[Machine] = []
@@ -307,6 +368,7 @@ class SiteConfig(_Section):
     planning: Planning = Planning()
     forecasts: Forecasts = Forecasts()
     ui: Dashboard = Dashboard()
+    enpi: Enpi = Enpi()
     path: Path | None = Field(None, exclude=True, description="the file this was read from")
 
     @model_validator(mode="after")
@@ -393,7 +455,10 @@ def parse_config(data: dict, path: Path | None = None) -> SiteConfig:
         config = SiteConfig.model_validate(data)
     except ValidationError as exc:
         raise InputError(describe_validation_error(source, exc)) from exc
-    return config.model_copy(update={"path": path.resolve() if path else None})
+    path = path.resolve() if path else None
+    # The EnPI's files are read where the config is stored and read back (the dashboard), without its folder.
+    files = {k: path.parent / v for k in ("production_file", "weather_file") if path and (v := getattr(config.enpi, k)) and not v.is_absolute()}
+    return config.model_copy(update={"path": path, "enpi": config.enpi.model_copy(update=files)})
 
 
 def read_toml(path: Path, what: str) -> dict:

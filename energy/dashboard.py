@@ -37,13 +37,16 @@ from energy.config import SiteConfig
 from energy.emissions import load_factor_sources, location_based
 from energy.errors import InputError
 from energy.histories import history
-from energy.histories.api import idle_history, site_settings
+from energy.histories.api import site_settings
 from energy.histories.process import processing_state
 from energy.histories.site import SITE_ID
+from energy.histories.states import idle_history
 from energy.metering.health import load_health
 from energy.planning import runs
 from energy.planning.savings import baseline_plan, plan_power_kw
-from energy.reports import Report, Scope2Tables, build_report, save_report, scope2_report
+from energy.reports import Report, Scope2Tables, build_report, energy_performance, save_report, scope2_report
+from energy.reports.performance import Performance
+from energy.reports.report import baseline_period
 from energy.storage import schema
 from energy.storage.db import schema_revision
 from energy.tariffs import stored_bill, stored_tariff
@@ -172,13 +175,15 @@ def power_kw(
 
 def factor_source_table(sources: list) -> pd.DataFrame:
     """Factor sources (``energy.emissions.FactorSource``) as a table: ``id``, ``method``,
-    ``source``, ``valid_from``, ``valid_to``, ``constant_g_per_kwh``, ``file``, ``rows``."""
+    ``source``, ``valid_from``, ``valid_to``, ``constant_g_per_kwh``, ``file``, ``rows``,
+    ``vintage``, ``gases`` (None when not stated)."""
     rows = [
         {"id": s.id, "method": s.method, "source": s.source, "valid_from": s.valid_from, "valid_to": s.valid_to,
-         "constant_g_per_kwh": s.constant_g_per_kwh, "file": s.file, "rows": len(s.rows)}
+         "constant_g_per_kwh": s.constant_g_per_kwh, "file": s.file, "rows": len(s.rows), "vintage": s.vintage, "gases": s.gases}
         for s in sources
     ]
-    return pd.DataFrame(rows, columns=["id", "method", "source", "valid_from", "valid_to", "constant_g_per_kwh", "file", "rows"])
+    columns = ["id", "method", "source", "valid_from", "valid_to", "constant_g_per_kwh", "file", "rows", "vintage", "gases"]
+    return pd.DataFrame(rows, columns=columns).astype({"vintage": "Int64"})
 
 
 # --- Overview -------------------------------------------------------------------------------
@@ -347,8 +352,9 @@ def forecast_vs_actual(
 
 
 def idle_by_day(engine: Engine, site: Site, machine_id: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """A machine's idle (standby) energy per local day outside the configured shifts
-    (:func:`energy.histories.api.idle_history`); ``InputError`` when the site has no shifts."""
+    """A machine's standby energy per local day: the energy of its idle state, from its meter
+    data, in all (``idle_kwh``) and split into in shifts, outside shifts on working days and on
+    non-working days (:func:`energy.histories.states.idle_history`)."""
     if site.config is None:
         raise InputError("the stored site configuration cannot be read: run 'energy init --config SITE.toml' again")
     return idle_history(engine, site.config, machine_id, start, end, "1D", site.timezone)
@@ -457,8 +463,12 @@ def savings_history(engine: Engine, site: Site, first: dt.date, last: dt.date) -
     """Per plan date (current runs, ``first`` to ``last`` inclusive): status, planned and realised savings.
 
     Columns ``run_id``, ``status``, ``planned_total``, ``realised_total``, and per component
-    ``planned_<component>`` / ``realised_<component>`` (currency); realised values are NaN until
-    the day's readings are in and ``energy plan`` has computed them.
+    ``planned_<component>`` / ``realised_<component>`` (currency); of the realised savings
+    (``energy.planning.savings``) also ``realised_cash`` (money: energy, demand, switching; the
+    internal carbon price ``realised_co2`` is not), ``realised_low`` / ``realised_high`` (the
+    uncertainty band of the total), ``realised_co2_t`` (avoided tonnes), ``adherence`` (share of
+    planned jobs run as planned) and ``non_routine`` (events excluded from the savings). Realised
+    values are NaN until the day's readings are in and the savings have been computed.
     """
     table, realised = schema.plan_runs, schema.realised_savings
     query = (
@@ -470,18 +480,64 @@ def savings_history(engine: Engine, site: Site, first: dt.date, last: dt.date) -
     )
     with engine.connect() as conn:
         data = conn.execute(query).fetchall()
+    verified = ["realised_cash", "realised_low", "realised_high", "realised_co2_t", "adherence", "non_routine"]
     records = []
     for run_id, plan_date, status, planned_json, realised_json in data:
         planned = json.loads(planned_json) if planned_json else {}
-        actual = json.loads(realised_json)["savings"] if realised_json else {}
+        result = json.loads(realised_json) if realised_json else {}
+        actual = result.get("savings", {})
         record = {"plan_date": dt.date.fromisoformat(plan_date), "run_id": run_id, "status": status}
         for name in (*runs.COMPONENTS, "total_eur"):
             label = name.removesuffix("_eur")
             record[f"planned_{label}"] = planned.get(name, np.nan)
             record[f"realised_{label}"] = actual.get(name, np.nan)
+        band = result.get("band", {})
+        record.update(
+            realised_cash=result.get("cash_eur", np.nan),
+            realised_low=band.get("low_eur", np.nan),
+            realised_high=band.get("high_eur", np.nan),
+            realised_co2_t=result.get("co2_t", np.nan),
+            adherence=result.get("adherence", {}).get("rate", np.nan),
+            non_routine=len(result["non_routine"]) if "non_routine" in result else np.nan,
+        )
         records.append(record)
-    columns = ["plan_date", "run_id", "status"] + [f"{kind}_{name.removesuffix('_eur')}" for name in (*runs.COMPONENTS, "total_eur") for kind in ("planned", "realised")]
+    columns = ["plan_date", "run_id", "status"] + [f"{kind}_{name.removesuffix('_eur')}" for name in (*runs.COMPONENTS, "total_eur") for kind in ("planned", "realised")] + verified
     return pd.DataFrame(records, columns=columns).set_index("plan_date")
+
+
+def realised_day(engine: Engine, site: Site, run_id: int) -> dict | None:
+    """The stored realised savings of a plan run (``energy.planning.savings``), or None; its
+    ``jobs`` as a table (``adherence_table``) with local times."""
+    with engine.connect() as conn:
+        text = conn.execute(sa.select(schema.realised_savings.c.savings_json).where(schema.realised_savings.c.run_id == run_id)).scalar()
+    if text is None:
+        return None
+    result = json.loads(text)
+    if "jobs" in result:
+        result["adherence_table"] = adherence_table(result["jobs"], site.timezone)
+    return result
+
+
+def adherence_table(jobs: list[dict], timezone: str) -> pd.DataFrame:
+    """The matched jobs of a realised day (records of ``energy.planning.adherence``) for people:
+    headers in words, times as local ``HH:MM``."""
+    frame = pd.DataFrame(jobs, columns=["job", "status", "planned_machine", "planned_start", "machine", "start", "end", "shift_min"])
+
+    def clock(column: str) -> pd.Series:
+        return pd.to_datetime(frame[column], utc=True).dt.tz_convert(timezone).dt.strftime("%H:%M").fillna("—")
+
+    return pd.DataFrame(
+        {
+            "Job": frame["job"].replace("", "(unplanned)"),
+            "What happened": frame["status"].str.replace("_", " "),
+            "Planned on": frame["planned_machine"].fillna("—"),
+            "Planned start": clock("planned_start"),
+            "Ran on": frame["machine"].fillna("—"),
+            "Start": clock("start"),
+            "End": clock("end"),
+            "Shift (min)": frame["shift_min"].round(0),
+        }
+    )
 
 
 # --- Emissions ------------------------------------------------------------------------------
@@ -559,15 +615,29 @@ def _config(site: Site):
     return site.config
 
 
-def sustainability_report(engine: Engine, site: Site, first: dt.date, last: dt.date, production_csv: bytes | None = None) -> Report:
+def sustainability_report(engine: Engine, site: Site, first: dt.date, last: dt.date, production_csv: bytes | None = None,
+                          baseline: tuple[dt.date, dt.date] | None = None) -> Report:
     """The sustainability report of local days ``first`` … ``last`` (:func:`energy.reports.build_report`),
-    with production counts from the CSV text ``production_csv`` when given."""
+    with production counts from the CSV text ``production_csv`` when given (else the configured
+    ``[enpi] production_file``) and the EnPI baseline period ``baseline`` (else the configured one)."""
     if production_csv is None:
-        return build_report(engine, _config(site), first, last)
+        return build_report(engine, _config(site), first, last, baseline=baseline)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "production.csv"
         path.write_bytes(production_csv)
-        return build_report(engine, _config(site), first, last, production=path)
+        return build_report(engine, _config(site), first, last, production=path, baseline=baseline)
+
+
+def enpi_baseline(site: Site, first: dt.date) -> tuple[dt.date, dt.date]:
+    """The EnPI baseline period of a report from ``first`` (:func:`energy.reports.report.baseline_period`)."""
+    base = baseline_period(_config(site), first)
+    return base.first_day, base.last_day
+
+
+def month_performance(engine: Engine, site: Site, day: dt.date) -> Performance:
+    """The EnPI (ISO 50006) of ``day``'s month up to ``day`` against the baseline (the report's own,
+    :func:`energy.reports.energy_performance`): its verdict says whether a saving may be headlined."""
+    return energy_performance(engine, _config(site), day.replace(day=1), day)
 
 
 def report_file(report: Report, fmt: str) -> bytes:

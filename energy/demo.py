@@ -17,7 +17,9 @@ real operation, on top of a real steel plant's load as the non-flexible base (UC
 4. each planned day's realised savings are computed from the meters, tomorrow is planned, last
    month's report is written, and the twin's ground truth is written to ``twin-truth/`` beside the
    database, for comparing the product's estimates with what really happened (the product never
-   reads it).
+   reads it). What the plant produced goes to ``site/production.csv``, as its MES would report it
+   (``energy.twin.production``: tonnes per day and product from the runs that ran, at invented
+   specific energies); the site config names it, and the report's and the dashboard's EnPI read it.
 
 What is invented, and documented so nobody mistakes it for data: the machines, their behaviour
 and the disturbances (``twin.toml``); the roof PV's weather (clear sky × a seeded daily
@@ -43,6 +45,7 @@ from energy.histories.process import process_site
 from energy.setup import initialise
 from energy.twin.params import TwinParams, load_twin_params
 from energy.twin.plant import PlantTwin
+from energy.twin.production import daily_production, write_production_csv
 from energy.twin.run import PlantRun, day_jobs, forecast_and_plan, run_plant
 from energy.twin.truth import write_truth
 
@@ -118,7 +121,9 @@ def demo_config_text(shipped_text: str, valid_from: dt.date, valid_to: dt.date) 
 
     Factor series from files are replaced by the re-dated location series; constant factors and
     contractual instruments keep their values and citations, with validity moved to the demo's
-    period and the citation saying so.
+    period and the citation saying so. What the data describe is not moved: each keeps its
+    ``vintage`` (and cancellation date), and the re-dated series states 2022, so the report's
+    quality checks flag 2021 and 2022 data applied to the demo's years.
     """
     kept = [
         _redate_validity(block.group(0), valid_from, valid_to)
@@ -136,6 +141,8 @@ def demo_config_text(shipped_text: str, valid_from: dt.date, valid_to: dt.date) 
             f"valid_from = {valid_from.isoformat()}",
             f"valid_to = {valid_to.isoformat()}",
             f'source = "{LOCATION_FACTOR_CITATION}"',
+            "vintage = 2022",
+            'gases = "co2e"',
             "",
         ]
     )
@@ -288,6 +295,9 @@ def run_demo(workdir: Path, db_url: str | None, start_ui: bool, live_seconds: fl
     truth = twin.ground_truth()
     outcome.truth_dir = write_truth(truth, workdir / "twin-truth")
     plant.compare(engine, truth)
+    # The plant's MES file (tonnes per day and product), named by the site's [enpi] production_file.
+    kinds = {machine: behaviour.kind for machine, behaviour in twin.machines.items()}
+    write_production_csv(daily_production(truth.runs, kinds, twin.params.seed, until=now), site.config.enpi.production_file)
     write_reports(engine, site, today, outcome)
     print(summary_text(outcome), flush=True)
     engine.dispose()

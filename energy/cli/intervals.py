@@ -14,10 +14,11 @@ from energy import storage
 from energy.cli.app import ConfigOption, DbOption, OptionalConfigOption, app, export_app, import_app
 from energy.config import load_config
 from energy.errors import InputError
-from energy.histories.api import history, idle_history, site_settings, write_intervals_csv
+from energy.histories.api import history, site_settings, write_intervals_csv
 from energy.histories.imports import import_intervals as import_interval_file
 from energy.histories.process import process_site
 from energy.histories.site import SITE_ID
+from energy.histories.states import idle_history
 from energy.histories.store import KINDS
 from energy.timeutil import parse_instant
 
@@ -131,8 +132,10 @@ def export_idle(
     to: Annotated[str | None, typer.Option(help="End, exclusive (ISO 8601; site time if no offset).")] = None,
     db: DbOption = None,
 ) -> None:
-    """CSV to stdout: period_start,idle_energy_kwh,idle_hours,idle_power_kw,quality: the machine's
-    energy outside the calendar's shifts (period_start in the site's local time, with offset)."""
+    """CSV to stdout: period_start,idle_kwh,idle_in_shifts_kwh,idle_outside_shifts_kwh,
+    idle_non_working_kwh,idle_hours,idle_power_kw,quality: the machine's standby energy (its idle
+    state, from its meter data) split by the site calendar (period_start in the site's local
+    time, with offset)."""
     site = load_config(config)
     start, end = _period(from_, to, site.site.timezone)
     engine = storage.connect(db)

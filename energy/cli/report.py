@@ -18,11 +18,11 @@ def report(
     format: Annotated[str, typer.Option(help="csv, xlsx or pdf.")],
     out: Annotated[Path, typer.Option(help="Output file (csv: a folder, or a .zip).")],
     production: Annotated[
-        Path | None, typer.Option(help="Production counts CSV: date,machine,product,units (for intensity and EnPI).")
+        Path | None, typer.Option(help="Production CSV: date,machine,product,units[,unit] (for intensity and EnPI; default: [enpi] production_file).")
     ] = None,
     machine: Annotated[list[str] | None, typer.Option(help="Report only this machine (repeatable).")] = None,
-    baseline_from: Annotated[str | None, typer.Option(help="EnPI baseline first day (default: 365 days before --from).")] = None,
-    baseline_to: Annotated[str | None, typer.Option(help="EnPI baseline last day (default: the day before --from).")] = None,
+    baseline_from: Annotated[str | None, typer.Option(help="EnPI baseline first day (default: [enpi] baseline_from, else 365 days before --from).")] = None,
+    baseline_to: Annotated[str | None, typer.Option(help="EnPI baseline last day (default: [enpi] baseline_to, else the day before --from).")] = None,
     db: DbOption = None,
 ) -> None:
     """The sustainability report for a period."""

@@ -2,8 +2,9 @@
 
 See ``docs/emissions.md``. Modules: ``sources`` (factor files, constants, instruments,
 citations), ``intensity`` (factors per interval), ``scope2`` (location/market per interval,
-instrument allocation, dual reporting), ``marginal`` (avoided emissions of load shifts),
-``planning`` (carbon intensity per optimiser slot), ``store`` (database).
+instrument allocation, dual reporting), ``quality`` (the Scope 2 Guidance's quality checks of
+factors and instruments against the activity they value), ``marginal`` (avoided emissions of
+load shifts), ``planning`` (carbon intensity per optimiser slot), ``store`` (database).
 """
 
 from energy.emissions.marginal import avoided_emissions

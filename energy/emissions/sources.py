@@ -55,7 +55,9 @@ class FactorSource:
     """A dated factor source. ``rows`` (start, end: tz-aware UTC; g_per_kwh) lie within validity.
 
     ``constant_g_per_kwh`` is set (and ``rows`` empty) for a constant. ``valid_from``/``valid_to``
-    are UTC instants (inclusive / exclusive), None for open-ended.
+    are UTC instants (inclusive / exclusive), None for open-ended. ``vintage`` is the calendar year
+    the data describe and ``gases`` what the values count (``co2`` or ``co2e``), None when not
+    stated (checked by :mod:`energy.emissions.quality`).
     """
 
     id: str
@@ -68,6 +70,8 @@ class FactorSource:
     file: str | None = None
     column: str | None = None
     file_sha256: str | None = None
+    vintage: int | None = None
+    gases: str | None = None
 
     def rows_between(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         """The step rows overlapping ``[start, end)``; a constant gives one row clipped to it."""
@@ -83,7 +87,13 @@ class FactorSource:
 
 @dataclass(frozen=True)
 class Instrument:
-    """A contractual instrument: ``mwh`` of attributes usable in ``[valid_from, valid_to)`` (UTC)."""
+    """A contractual instrument: ``mwh`` of attributes usable in ``[valid_from, valid_to)`` (UTC).
+
+    What the quality checks (:mod:`energy.emissions.quality`) read, None when not stated:
+    ``vintage`` (year of generation), ``gases`` (what ``g_per_kwh`` counts), ``country`` (ISO
+    3166-1 alpha-2), ``registry_id``, ``device`` and ``cancelled_on`` (the UTC instant of the
+    local midnight starting the day of cancellation).
+    """
 
     id: str
     kind: str
@@ -92,6 +102,12 @@ class Instrument:
     valid_to: pd.Timestamp
     g_per_kwh: float
     source: str
+    vintage: int | None = None
+    gases: str | None = None
+    country: str | None = None
+    registry_id: str | None = None
+    device: str | None = None
+    cancelled_on: pd.Timestamp | None = None
 
 
 _ROW_DTYPES = {"start": "datetime64[ns, UTC]", "end": "datetime64[ns, UTC]", "g_per_kwh": "float64"}
@@ -255,7 +271,7 @@ def source_from_config(entry: EmissionFactorSource, config: SiteConfig, where: s
     if entry.g_per_kwh is not None:
         return FactorSource(
             entry.id, entry.method, entry.source, valid_from, valid_to, _empty_rows(),
-            constant_g_per_kwh=float(entry.g_per_kwh),
+            constant_g_per_kwh=float(entry.g_per_kwh), vintage=entry.vintage, gases=entry.gases,
         )
     path = config.resolve(entry.file)
     try:
@@ -276,6 +292,7 @@ def source_from_config(entry: EmissionFactorSource, config: SiteConfig, where: s
         valid_from if valid_from is not None else rows["start"].iloc[0],
         valid_to if valid_to is not None else rows["end"].iloc[-1],
         rows.reset_index(drop=True), file=str(entry.file), column=entry.column, file_sha256=file_sha256(path),
+        vintage=entry.vintage, gases=entry.gases,
     )
 
 
@@ -288,6 +305,8 @@ def instrument_from_config(entry: ContractualInstrument, config: SiteConfig) -> 
     return Instrument(
         entry.id, entry.kind, float(entry.mwh), local_midnight_utc(entry.valid_from, tz),
         local_midnight_utc(entry.valid_to, tz), float(entry.g_per_kwh), entry.source,
+        vintage=entry.vintage, gases=entry.gases, country=entry.country, registry_id=entry.registry_id,
+        device=entry.device, cancelled_on=local_midnight_utc(entry.cancelled_on, tz),
     )
 
 
@@ -333,7 +352,9 @@ def factor_table(sources: Sequence[FactorSource], instruments: Sequence[Instrume
 
     Columns: ``id``, ``method`` (``instrument:<kind>`` for instruments), ``source``,
     ``valid_from``, ``valid_to`` (UTC), ``g_per_kwh`` (constant or instrument factor, else the
-    time-weighted mean of the rows), ``mwh`` (instruments), ``file``, ``column``, ``file_sha256``.
+    time-weighted mean of the rows), ``mwh`` (instruments), ``file``, ``column``, ``file_sha256``,
+    ``vintage`` (year the data or the generation describe, nullable ``Int64``), ``gases``
+    (``co2``, ``co2e``, None when not stated).
     """
     records = []
     for s in sources:
@@ -345,11 +366,13 @@ def factor_table(sources: Sequence[FactorSource], instruments: Sequence[Instrume
         records.append({
             "id": s.id, "method": s.method, "source": s.source, "valid_from": s.valid_from, "valid_to": s.valid_to,
             "g_per_kwh": mean, "mwh": np.nan, "file": s.file, "column": s.column, "file_sha256": s.file_sha256,
+            "vintage": s.vintage, "gases": s.gases,
         })
     for i in instruments:
         records.append({
             "id": i.id, "method": f"instrument:{i.kind}", "source": i.source, "valid_from": i.valid_from, "valid_to": i.valid_to,
             "g_per_kwh": i.g_per_kwh, "mwh": i.mwh, "file": None, "column": None, "file_sha256": None,
+            "vintage": i.vintage, "gases": i.gases,
         })
-    columns = ["id", "method", "source", "valid_from", "valid_to", "g_per_kwh", "mwh", "file", "column", "file_sha256"]
-    return pd.DataFrame(records, columns=columns)
+    columns = ["id", "method", "source", "valid_from", "valid_to", "g_per_kwh", "mwh", "file", "column", "file_sha256", "vintage", "gases"]
+    return pd.DataFrame(records, columns=columns).astype({"vintage": "Int64"})

@@ -39,23 +39,26 @@ def store_emissions(engine: Engine, config: SiteConfig) -> str:
             {
                 "id": s.id, "method": s.method, "source": s.source, "valid_from_ms": _ms(s.valid_from),
                 "valid_to_ms": _ms(s.valid_to), "constant_g_per_kwh": s.constant_g_per_kwh, "file": s.file,
-                "column_name": s.column, "file_sha256": s.file_sha256, "loaded_ms": loaded,
+                "column_name": s.column, "file_sha256": s.file_sha256, "loaded_ms": loaded, "vintage": s.vintage, "gases": s.gases,
             }
             for s in sources
         ],
-        columns=["id", "method", "source", "valid_from_ms", "valid_to_ms", "constant_g_per_kwh", "file", "column_name", "file_sha256", "loaded_ms"],
-    ).astype({"valid_from_ms": "Int64", "valid_to_ms": "Int64"})
+        columns=["id", "method", "source", "valid_from_ms", "valid_to_ms", "constant_g_per_kwh", "file", "column_name", "file_sha256",
+                 "loaded_ms", "vintage", "gases"],
+    ).astype({"valid_from_ms": "Int64", "valid_to_ms": "Int64", "vintage": "Int64"})
     factor_rows = pd.concat(
         [_factor_frame(s) for s in sources if s.constant_g_per_kwh is None] or [_factor_frame(None)], ignore_index=True
     )
     instrument_rows = pd.DataFrame(
         [
             {"id": i.id, "kind": i.kind, "mwh": i.mwh, "valid_from_ms": _ms(i.valid_from), "valid_to_ms": _ms(i.valid_to),
-             "g_per_kwh": i.g_per_kwh, "source": i.source}
+             "g_per_kwh": i.g_per_kwh, "source": i.source, "vintage": i.vintage, "gases": i.gases, "country": i.country,
+             "registry_id": i.registry_id, "device": i.device, "cancelled_ms": _ms(i.cancelled_on)}
             for i in instruments
         ],
-        columns=["id", "kind", "mwh", "valid_from_ms", "valid_to_ms", "g_per_kwh", "source"],
-    )
+        columns=["id", "kind", "mwh", "valid_from_ms", "valid_to_ms", "g_per_kwh", "source", "vintage", "gases", "country",
+                 "registry_id", "device", "cancelled_ms"],
+    ).astype({"vintage": "Int64", "cancelled_ms": "Int64"})
     with engine.begin() as conn:
         conn.execute(sa.delete(schema.emission_factors))
         conn.execute(sa.delete(schema.emission_sources))
@@ -113,6 +116,7 @@ def load_factor_sources(
         sources.append(FactorSource(
             row["id"], row["method"], row["source"], _instant(row["valid_from_ms"]), _instant(row["valid_to_ms"]), rows,
             constant_g_per_kwh=row["constant_g_per_kwh"], file=row["file"], column=row["column_name"], file_sha256=row["file_sha256"],
+            vintage=row["vintage"], gases=row["gases"],
         ))
     return sources
 
@@ -123,7 +127,11 @@ def load_instruments(engine: Engine) -> list[Instrument]:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(table).order_by(table.c.valid_from_ms, table.c.id)).mappings().all()
     return [
-        Instrument(r["id"], r["kind"], r["mwh"], _instant(r["valid_from_ms"]), _instant(r["valid_to_ms"]), r["g_per_kwh"], r["source"])
+        Instrument(
+            r["id"], r["kind"], r["mwh"], _instant(r["valid_from_ms"]), _instant(r["valid_to_ms"]), r["g_per_kwh"], r["source"],
+            vintage=r["vintage"], gases=r["gases"], country=r["country"], registry_id=r["registry_id"], device=r["device"],
+            cancelled_on=_instant(r["cancelled_ms"]),
+        )
         for r in rows
     ]
 

@@ -102,10 +102,12 @@ def inverter_pdc0_w(array: PVArray) -> float:
     return ac_kw * 1000.0 / INVERTER_EFFICIENCY
 
 
-def read_weather_csv(path: str | Path) -> pd.DataFrame:
-    """A weather forecast file: ``timestamp`` (ISO 8601; UTC unless it carries an offset) and
-    ``ghi_w_m2`` or ``cloud_cover_pct``, optionally ``temp_air_c`` and ``wind_speed_m_s``.
-    Rows are instants; returns them sorted, indexed by UTC time."""
+def read_weather_csv(path: str | Path, needs: tuple[str, ...] = ("ghi_w_m2", "cloud_cover_pct")) -> pd.DataFrame:
+    """A weather file: ``timestamp`` (ISO 8601; UTC unless it carries an offset) and at least one
+    of ``needs`` (default: ``ghi_w_m2`` or ``cloud_cover_pct``, for PV), optionally the other
+    columns of ``ghi_w_m2``, ``cloud_cover_pct``, ``temp_air_c`` (°C) and ``wind_speed_m_s``.
+    Rows are instants; returns them sorted, indexed by UTC time. The EnPI's degree days read the
+    same format with ``needs=("temp_air_c",)``."""
     path = Path(path)
     try:
         raw = pd.read_csv(path, encoding="utf-8-sig")
@@ -115,8 +117,8 @@ def read_weather_csv(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: not a readable CSV: {exc}") from exc
     if "timestamp" not in raw.columns:
         raise InputError(f"{path}: no 'timestamp' column (columns: {', '.join(raw.columns)})")
-    if not {"ghi_w_m2", "cloud_cover_pct"} & set(raw.columns):
-        raise InputError(f"{path}: needs a 'ghi_w_m2' or a 'cloud_cover_pct' column")
+    if not set(needs) & set(raw.columns):
+        raise InputError(f"{path}: needs a " + " or a ".join(f"'{c}'" for c in needs) + " column")
     times = pd.to_datetime(raw["timestamp"], utc=True, errors="coerce", format="ISO8601")
     if times.isna().any():
         line = int(np.flatnonzero(times.isna())[0]) + 2

@@ -21,10 +21,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from energy.config import SiteConfig
 from energy.errors import InputError
 from energy.histories import quality
-from energy.histories.idle import idle_energy, production_mask
 from energy.histories.series import CALENDAR_FREQS, check_zone, complete, interval_grid, resample
 from energy.histories.site import SITE_ID
 from energy.histories.store import load_intervals
@@ -134,26 +132,6 @@ def machine_history(engine: Engine, machine_id: str, start=None, end=None, freq:
 def site_history(engine: Engine, start=None, end=None, freq: str | None = None, tz: str | None = None) -> pd.DataFrame:
     """The site total: its main meter(s), else the sum of its machines (see :func:`history`)."""
     return history(engine, "site", SITE_ID, start, end, freq, tz)
-
-
-def idle_history(
-    engine: Engine,
-    config: SiteConfig,
-    machine_id: str,
-    start: pd.Timestamp | None = None,
-    end: pd.Timestamp | None = None,
-    freq: str = "1D",
-    tz: str | None = None,
-) -> pd.DataFrame:
-    """A machine's idle (standby) energy per ``freq`` bucket: the energy of its intervals outside
-    the site calendar's shifts (see :mod:`energy.histories.idle`). Columns ``idle_energy_kwh``
-    (kWh), ``idle_hours`` (h), ``idle_power_kw`` (kW, the mean standby level) and ``quality``;
-    indexed by bucket start in ``tz`` (default the site's zone)."""
-    config.machine(machine_id)  # an unknown machine is an InputError naming the known ones
-    tz = check_zone(tz or config.site.timezone, "tz")
-    calendar_freq = freq if freq in CALENDAR_FREQS else None
-    series = _complete_period(engine, "machine", machine_id, start, end, site_settings(engine)[1], calendar_freq, tz).tz_convert(tz)
-    return idle_energy(series, production_mask(series.index, config.calendar, tz), freq, tz)
 
 
 def write_intervals_csv(frame: pd.DataFrame, out: IO[str] = sys.stdout) -> None:

@@ -1,8 +1,9 @@
 """A PDF summary an auditor can read: a few A4 pages of key figures, charts and the methodology.
 
 Pages: 1 summary and data quality; 2 energy by month and machine; 3 scope 2, location- vs
-market-based, with the factor sources; 4 on-site PV and energy intensity; 5 the EnPI baseline and
-normalised savings; 6 scheduling savings (kept apart from the inventory) and the methodology.
+market-based, with the factor sources; 4 the scope 2 quality checks and instrument coverage; 5
+on-site PV and energy intensity; 6 the EnPI baseline and normalised savings; 7 scheduling savings
+(kept apart from the inventory) and the methodology.
 The tables in full are in the CSV and XLSX formats. Text is embedded as TrueType, so it can be
 searched and extracted.
 """
@@ -21,6 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
+from energy.reports import performance  # noqa: E402
 from energy.reports.tables import TOTAL  # noqa: E402
 
 A4 = (8.27, 11.69)
@@ -42,7 +44,7 @@ def _close(pdf: PdfPages, figure) -> None:
 def _number(value, unit: str) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
-    digits = 3 if unit == "tCO2e" else 1
+    digits = 3 if unit.startswith("t") else 1  # tonnes: tCO2e, tCO2, mixed or not stated
     return f"{value:,.{digits}f}"
 
 
@@ -92,10 +94,11 @@ def summary_page(pdf, report) -> None:
         "scope": summary["scope"],
     })
     _text_table(figure.add_axes([0.07, 0.45, 0.86, 0.47]), shown, 9)
+    figure.text(0.07, 0.40, "\n".join(textwrap.wrap("Energy performance: " + performance.verdict_text(report.table("summary")), 100)), fontsize=9, va="top", weight="bold")
     note = ("Scope 2 follows the GHG Protocol Scope 2 Guidance (dual reporting). Scheduling savings and avoided emissions are "
             "valued with marginal factors and are not part of the inventory. Missing intervals are not filled; their share is "
             "stated with every figure. Full tables: CSV or XLSX format of this report.")
-    figure.text(0.07, 0.40, "\n".join(textwrap.wrap(note, 110)), fontsize=8, va="top")
+    figure.text(0.07, 0.33, "\n".join(textwrap.wrap(note, 110)), fontsize=8, va="top")
     _close(pdf, figure)
 
 
@@ -143,6 +146,34 @@ def scope2_page(pdf, report) -> None:
     _close(pdf, figure)
 
 
+def quality_page(pdf, report) -> None:
+    """Instrument coverage per month and every quality finding, the rules cited once below."""
+    figure = _page(pdf, report, "Scope 2 quality checks (Scope 2 Guidance, Table 7.1)")
+    coverage = report.table("scope2_coverage")
+    shown = pd.DataFrame({
+        "month": coverage["month"],
+        "grid import MWh": (coverage["grid_import_kwh"] / 1000).map("{:,.1f}".format),
+        "by instruments MWh": (coverage["instrument_kwh"] / 1000).map("{:,.1f}".format),
+        "covered %": coverage["covered_pct"].map(lambda v: "–" if pd.isna(v) else f"{v:.1f}"),
+    })
+    figure.text(0.07, 0.92, "Instrument coverage: " + coverage["statement"].iloc[-1], fontsize=10, weight="bold")
+    rows = min(len(shown), 14)
+    _text_table(figure.add_axes([0.07, 0.9 - 0.018 * (rows + 1), 0.6, 0.018 * (rows + 1)]), shown.tail(rows), 7)
+    findings = report.table("scope2_quality")
+    rules = list(dict.fromkeys(findings["rule"]))
+    lines = []
+    for f in findings.itertuples():
+        text = f"{f.severity.upper()} · {f.check} · {f.subject} · {f.period}: {f.what} [R{rules.index(f.rule) + 1}]"
+        lines += textwrap.wrap(text, 130, subsequent_indent="    ")
+    budget = 70 - rows
+    more = "\n… (every finding: the scope2_quality table of the XLSX or CSV report)" if len(lines) > budget else ""
+    top = 0.86 - 0.018 * rows
+    figure.text(0.07, top, "\n".join(lines[:budget]) + more, fontsize=6.5, va="top", family="monospace")
+    legend = [line for number, rule in enumerate(rules, start=1) for line in textwrap.wrap(f"R{number}: {rule}", 150)]
+    figure.text(0.07, 0.03, "\n".join(legend), fontsize=6, va="bottom", color="0.3")
+    _close(pdf, figure)
+
+
 def _plot_or_note(axes, rows: pd.DataFrame, draw: Callable[[pd.DataFrame], None], message: str) -> None:
     """Draw ``rows`` on ``axes``, or say in ``message`` why there is nothing to draw."""
     if len(rows):
@@ -176,21 +207,36 @@ def pv_intensity_page(pdf, report) -> None:
 
 def enpi_page(pdf, report) -> None:
     figure = _page(pdf, report, "Energy performance (ISO 50001 / ISO 50006)")
+    figure.text(0.07, 0.925, "\n".join(textwrap.wrap(performance.verdict_text(report.table("summary")), 95)), fontsize=9, va="top", weight="bold")
     fit = report.table("enpi_fit")
     lines = [f"{r.statistic}: {r.value:.4g}" if isinstance(r.value, float) else f"{r.statistic}: {r.value}" for r in fit.itertuples()]
-    figure.text(0.07, 0.92, "\n".join(textwrap.fill(line, 110) for line in lines), fontsize=8, va="top", family="monospace")
+    figure.text(0.07, 0.86, "\n".join(textwrap.fill(line, 115) for line in lines), fontsize=7, va="top", family="monospace")
     model = report.table("enpi_model")
     if len(model):
         shown = model[["term", "coefficient", "std_error", "p_value", "ci95_low", "ci95_high"]]
-        _text_table(figure.add_axes([0.07, 0.55, 0.86, 0.1]), shown.assign(**{c: shown[c].map("{:.4g}".format) for c in shown.columns[1:]}), 8)
-    axes = figure.add_axes([0.1, 0.08, 0.82, 0.38])
+        _text_table(figure.add_axes([0.07, 0.52, 0.86, 0.1]), shown.assign(**{c: shown[c].map("{:.4g}".format) for c in shown.columns[1:]}), 7)
+    days = report.table("enpi_days")
+    cusum = figure.add_axes([0.1, 0.27, 0.82, 0.17])
+
+    def draw_cusum(rows: pd.DataFrame) -> None:
+        for period, part in rows.groupby("period", sort=False):
+            cusum.plot(pd.to_datetime(part["date"]), part["cusum_kwh"] / 1000, label=f"{period} period")
+        cusum.axhline(0, color="0.3", linewidth=0.8)
+        cusum.set_ylabel("CUSUM of actual − expected (MWh)")
+        cusum.tick_params(axis="x", labelrotation=30, labelsize=7)
+        cusum.legend(fontsize=7)
+
+    _plot_or_note(cusum, days[days["complete"] & days["cusum_kwh"].notna()], draw_cusum, "No baseline model: no CUSUM.")
+    axes = figure.add_axes([0.1, 0.05, 0.82, 0.15])
 
     def draw_savings(monthly: pd.DataFrame) -> None:
         error = np.vstack([monthly["savings_kwh"] - monthly["savings_lo95_kwh"], monthly["savings_hi95_kwh"] - monthly["savings_kwh"]])
         _monthly_bars(axes, monthly["month"], {"normalised savings (95 % range)": monthly["savings_kwh"]}, "kWh", error)
         axes.axhline(0, color="0.3", linewidth=0.8)
 
-    _plot_or_note(axes, _monthly(report.table("enpi_savings")), draw_savings, "No baseline model: normalised savings not computed.")
+    claimed = performance.claimed(report.table("summary"))
+    _plot_or_note(axes, _monthly(report.table("enpi_savings")) if claimed else pd.DataFrame(), draw_savings,
+                  "No normalised saving is claimed (see above): none is charted.")
     _close(pdf, figure)
 
 
@@ -215,7 +261,7 @@ def scheduling_methodology_page(pdf, report) -> None:
     _close(pdf, figure)
 
 
-PAGES = (summary_page, energy_page, scope2_page, pv_intensity_page, enpi_page, scheduling_methodology_page)
+PAGES = (summary_page, energy_page, scope2_page, quality_page, pv_intensity_page, enpi_page, scheduling_methodology_page)
 
 
 def write(report, path: Path) -> None:

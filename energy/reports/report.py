@@ -20,11 +20,11 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from energy.config import SiteConfig
-from energy.emissions import allocation_start, factor_table, load_factor_sources, load_instruments
+from energy.emissions import allocation_start, factor_table, load_factor_sources, load_instruments, quality
 from energy.errors import InputError
-from energy.forecasts.calendar import calendar_from_config, off_days
+from energy.forecasts.pv import read_weather_csv
 from energy.histories.series import interval_grid
-from energy.reports import enpi, inputs, scheduling, scope2, tables
+from energy.reports import inputs, performance, scheduling, scope2, tables
 from energy.reports.production import read_production_csv
 from energy.storage.db import require_schema
 from energy.timeutil import from_epoch_ms
@@ -108,7 +108,7 @@ def _source_catalogue(sources, instruments, tz: str) -> pd.DataFrame:
     catalogue = pd.DataFrame({"source_id": table["id"], "citation": table["source"]})
     for name in ("valid_from", "valid_to"):
         catalogue[name] = table[name].map(lambda t: local_time(t, tz))
-    return catalogue
+    return catalogue.assign(vintage=table["vintage"], gases=table["gases"].fillna("not stated"))
 
 
 def _import_series(engine: Engine, config: SiteConfig, p: inputs.Period, flows: scope2.GridFlows, index: pd.DatetimeIndex, instruments) -> pd.Series:
@@ -122,15 +122,56 @@ def _import_series(engine: Engine, config: SiteConfig, p: inputs.Period, flows: 
     return pd.concat([pd.Series(_load_flows(engine, config, before)[0].import_kwh, index=before), period_import])
 
 
-def _enpi_days(flows: scope2.GridFlows, code: np.ndarray, index: pd.DatetimeIndex, config: SiteConfig, units: pd.Series | None) -> pd.DataFrame:
-    """Per local day: consumption, completeness, working day and (with production) units."""
-    days = tables.daily_energy(flows.consumption_kwh, code, tables.local_days(index, config.site.timezone))
-    dates = pd.Index(days["date"])
-    weekday = np.fromiter((d.weekday() for d in dates), dtype=int, count=len(dates))
-    days["working_day"] = ((weekday < 5) & ~off_days(calendar_from_config(config), dates)).astype(float)
-    if units is not None:
-        days["units"] = days["date"].map(units).fillna(0.0)
-    return days
+def _daily_consumption(flows: scope2.GridFlows, code: np.ndarray, index: pd.DatetimeIndex, tz: str) -> pd.DataFrame:
+    """Per local day: site consumption (kWh) and whether no interval is missing."""
+    return tables.daily_energy(flows.consumption_kwh, code, tables.local_days(index, tz))
+
+
+def _production(config: SiteConfig, production: str | Path | pd.DataFrame | None) -> tuple[pd.DataFrame | None, str]:
+    """The production rows (``production``, else ``[enpi] production_file``) and where they came from."""
+    if production is None and config.enpi.production_file is not None:
+        production = config.resolve(config.enpi.production_file)
+    if isinstance(production, (str, Path)):
+        return read_production_csv(production, [m.id for m in config.machines]), str(production)
+    return production, "the production data"
+
+
+def baseline_period(config: SiteConfig, first_day: dt.date, baseline: tuple[str | dt.date, str | dt.date] | None = None) -> inputs.Period:
+    """The EnPI baseline of a report from ``first_day``: ``baseline`` (first, last day), else
+    ``[enpi] baseline_from``/``baseline_to``, else the 365 days before ``first_day``."""
+    tz, settings = config.site.timezone, config.enpi
+    if baseline is not None:
+        return inputs.period(*baseline, tz, ("--baseline-from", "--baseline-to"))
+    if settings.baseline_from is not None:
+        return inputs.period(settings.baseline_from, settings.baseline_to, tz, ("enpi.baseline_from", "enpi.baseline_to"))
+    return inputs.period(first_day - dt.timedelta(days=365), first_day - dt.timedelta(days=1), tz)
+
+
+def _enpi(engine: Engine, config: SiteConfig, p: inputs.Period, reporting: pd.DataFrame, production: pd.DataFrame | None, source: str,
+          baseline: tuple[str | dt.date, str | dt.date] | None) -> performance.Performance:
+    """The EnPI of the reporting ``reporting`` days (:func:`_daily_consumption`) against the
+    baseline period (:func:`baseline_period`)."""
+    tz, settings = config.site.timezone, config.enpi
+    base = baseline_period(config, p.first_day, baseline)
+    base_index = inputs.grid(base, config.site.interval_minutes)
+    base_days = _daily_consumption(*_load_flows(engine, config, base_index), base_index, tz)
+    weather = config.resolve(settings.weather_file)
+    temperature = read_weather_csv(weather, needs=("temp_air_c",))["temp_air_c"] if weather is not None else None
+    prepared = performance.prepare(settings, tz, production, temperature, source)
+    return performance.evaluate(config, reporting, base_days, base.label, prepared)
+
+
+def energy_performance(engine: Engine, config: SiteConfig, first_day: str | dt.date, last_day: str | dt.date, *,
+                       production: str | Path | pd.DataFrame | None = None,
+                       baseline: tuple[str | dt.date, str | dt.date] | None = None) -> performance.Performance:
+    """Only the report's EnPI (ISO 50006 baseline, adequacy verdict, normalised savings, CUSUM) for
+    local days ``first_day`` … ``last_day``: the same figures as :func:`build_report` (the
+    dashboard's Overview). ``production`` and ``baseline`` as there."""
+    require_schema(engine)
+    p = inputs.period(first_day, last_day, config.site.timezone)
+    index = inputs.grid(p, config.site.interval_minutes)
+    rows, source = _production(config, production)
+    return _enpi(engine, config, p, _daily_consumption(*_load_flows(engine, config, index), index, config.site.timezone), rows, source, baseline)
 
 
 @dataclass(frozen=True)
@@ -176,6 +217,13 @@ class Scope2Tables:
     #: per month (and ``total``): intervals with grid import and no factor, columns ``location``
     #: and ``market``; all zero unless built with ``on_missing="report"`` (else a missing factor raises)
     missing_factor: pd.DataFrame
+    #: the quality checks (GHG Protocol Scope 2 Guidance Table 7.1; ``energy.emissions.quality``),
+    #: warnings first, and per month (and ``total``) the grid import covered by instruments
+    quality: pd.DataFrame
+    coverage: pd.DataFrame
+    #: method → what its period total counts: co2e, co2, mixed, unknown or none (its unit:
+    #: ``energy.emissions.quality.emissions_unit``)
+    gases: dict[str, str]
 
 
 def _scope2(engine: Engine, config: SiteConfig, p: inputs.Period, use: Consumption, on_missing: str = "raise") -> Scope2Tables:
@@ -197,7 +245,10 @@ def _scope2(engine: Engine, config: SiteConfig, p: inputs.Period, use: Consumpti
         {method: tables.month_sums(flags, month).astype(int) for method, flags in (("location", result.location_missing), ("market", result.market_missing))},
         index=pd.Index(month.keys, name="month"),
     )
-    return Scope2Tables(by_consumer, by_source, sources, instruments, missing)
+    checked = scope2.scope2_quality(result.contributions, month_of, month.labels, inventory, instruments, tz=config.site.timezone,
+                                    site_country=config.site.country, period=p.label, total=tables.TOTAL)
+    by_consumer = scope2.with_gases(by_consumer, checked.month_gases)
+    return Scope2Tables(by_consumer, by_source, sources, instruments, missing, checked.findings, checked.coverage, checked.gases)
 
 
 def scope2_report(engine: Engine, config: SiteConfig, first_day: str | dt.date, last_day: str | dt.date, on_missing: str = "raise") -> Scope2Tables:
@@ -212,22 +263,10 @@ def scope2_report(engine: Engine, config: SiteConfig, first_day: str | dt.date, 
     return _scope2(engine, config, p, read_consumption(engine, config, p, selected, subset=False), on_missing)
 
 
-def _scheduling(engine, config, p, index, machines: dict[str, inputs.IntervalSeries], sources) -> tuple[pd.DataFrame, str | None]:
+def _scheduling(engine, p, sources) -> tuple[pd.DataFrame, str | None]:
     marginal = [s for s in sources if s.method == "marginal"]
     label = ", ".join(f"{s.id} ({s.source})" for s in marginal) or None
-    rows = []
-    loaded = dict(machines)  # machines outside the report's selection are read once, not once per run
-    measured: dict[frozenset, pd.Series] = {}  # per set of scheduled machines (runs mostly share one)
-    for run in inputs.load_plan_runs(engine, p):
-        scheduled = frozenset(m["id"] for m in run.problem["machines"])
-        if scheduled not in measured:
-            total = np.zeros(len(index))
-            for machine in sorted(scheduled):
-                if machine not in loaded:
-                    loaded[machine] = inputs.series(engine, "machine", machine, index)
-                total = total + loaded[machine].kwh  # NaN where missing stays NaN
-            measured[scheduled] = pd.Series(total, index=index)
-        rows.append(scheduling.run_row(run, measured[scheduled], marginal))
+    rows = [scheduling.run_row(run, marginal) for run in inputs.load_plan_runs(engine, p)]
     return scheduling.scheduling_table(rows), label
 
 
@@ -267,13 +306,12 @@ def build_report(
     )
     scope = _scope2(engine, config, p, use)
     by_consumer, by_source, sources, instruments = scope.by_consumer, scope.by_source, scope.sources, scope.instruments
+    scope_units = {method: quality.emissions_unit(gases) for method, gases in scope.gases.items()}
     pv = tables.pv_table({m: (f.kwh, f.code) for m, f in data.pv.items()}, flows, month)
 
     # Production and intensity.
-    if isinstance(production, (str, Path)):
-        production = read_production_csv(production, [m.id for m in config.machines])
-    units = production.groupby("date")["units"].sum() if production is not None else None
-    reporting_days = _enpi_days(flows, code, index, config, units)
+    production, source = _production(config, production)
+    reporting_days = _daily_consumption(flows, code, index, tz)
     intensity = pd.DataFrame(columns=tables.INTENSITY_COLUMNS)
     if production is not None:
         in_period = production[(production["date"] >= p.first_day) & (production["date"] <= p.last_day) & production["machine"].isin(selected)]
@@ -283,40 +321,23 @@ def build_report(
         )
         intensity = tables.intensity_table(machine_days, in_period, reporting_days[["date", "energy_kwh", "complete"]])
 
-    # EnPI baseline and normalised savings.
-    base_first, base_last = baseline or (p.first_day - dt.timedelta(days=365), p.first_day - dt.timedelta(days=1))
-    base = inputs.period(base_first, base_last, tz, ("--baseline-from", "--baseline-to"))
-    base_index = inputs.grid(base, config.site.interval_minutes)
-    base_flows, base_code = _load_flows(engine, config, base_index)
-    baseline_days = _enpi_days(base_flows, base_code, base_index, config, units)
-    model = enpi.fit_baseline(baseline_days)
-    enpi_days = pd.concat([baseline_days.assign(period="baseline"), reporting_days.assign(period="reporting")], ignore_index=True)
-    if isinstance(model, str):
-        enpi_model = pd.DataFrame(columns=enpi.COEFFICIENT_COLUMNS)
-        enpi_fit = pd.DataFrame([("no model", model, f"baseline period {base.label}")], columns=["statistic", "value", "note"])
-        enpi_savings = pd.DataFrame(columns=enpi.SAVINGS_COLUMNS)
-    else:
-        enpi_model, enpi_fit = enpi.coefficients_table(model), enpi.fit_table(model)
-        month_of_day = pd.Series(pd.to_datetime(reporting_days["date"]).dt.strftime("%Y-%m").to_numpy(), index=reporting_days.index)
-        enpi_savings = enpi.normalised_savings(model, reporting_days, month_of_day)
-        enpi_days["baseline_kwh"] = enpi.design(enpi_days, model.terms) @ np.asarray(model.result.params)
-    enpi_days = enpi_days[["period", "date", *(c for c in enpi_days.columns if c not in ("period", "date"))]]
+    # EnPI baseline, its adequacy and normalised savings.
+    perf = _enpi(engine, config, p, reporting_days, production, source, baseline)
 
-    schedule_savings, marginal_label = _scheduling(engine, config, p, index, data.machines, sources)
-    summary = _summary(energy, by_consumer, pv, enpi_savings, schedule_savings)
-    methodology = _methodology(engine, config, p, base, model, selected, marginal_label, production is not None, sources, instruments)
+    schedule_savings, marginal_label = _scheduling(engine, p, sources)
+    summary = _summary(energy, by_consumer, pv, perf, schedule_savings, scope_units, scope.coverage)
+    methodology = _methodology(engine, config, p, perf, selected, marginal_label, production is not None, sources, instruments)
     generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
     report_tables = [
         Table("summary", "Summary", f"Key figures of {config.site.name}, {p.label} (local days, {tz}).", summary),
         Table("energy", "Energy by month", "kWh per month of the site, its grid flows, each machine and the rest of the site, with the share of measured, estimated and missing 15-minute intervals.", energy),
         Table("scope2_by_consumer", "Scope 2 by month and consumer", "Location- and market-based scope 2 emissions (GHG Protocol Scope 2 Guidance, dual reporting) in tCO2e, with the factor sources used.", by_consumer),
         Table("scope2_by_source", "Scope 2 by factor source", "Grid import valued by each factor source or contractual instrument per month, with citation and validity: the reconciliation of both methods with their inputs.", by_source),
+        Table("scope2_quality", "Scope 2 quality checks", "Each factor source and contractual instrument checked against the activity it valued (GHG Protocol Scope 2 Guidance Table 7.1): vintage, market boundary, evidence, gases counted, instrument coverage. Warnings first; a finding does not change a figure.", scope.quality),
+        Table("scope2_coverage", "Instrument coverage", "Grid import covered by contractual instruments per month and for the period (kWh, %).", scope.coverage),
         Table("pv", "On-site PV", "Generation per PV meter, export, self-consumption and self-sufficiency per month.", pv),
         Table("intensity", "Energy intensity", "kWh per unit produced by month, machine and product (production CSV), and for the site.", intensity),
-        Table("enpi_model", "EnPI baseline model", "ISO 50006 energy baseline: OLS coefficients of daily site consumption on its relevant variables.", enpi_model),
-        Table("enpi_fit", "EnPI baseline fit", "Fit statistics of the energy baseline.", enpi_fit),
-        Table("enpi_days", "EnPI data by day", "The days behind the baseline and the savings: site consumption, completeness, relevant variables and the baseline's prediction (kWh).", enpi_days),
-        Table("enpi_savings", "Normalised savings", "Baseline prediction for the reporting period's conditions minus measured consumption, with the 95 % uncertainty range.", enpi_savings),
+        *(Table(*table) for table in performance.tables(perf)),
         Table("scheduling_savings", "Scheduling savings (not inventory)", "Planned and realised savings of optimised scheduling; avoided tCO2e valued with marginal factors. Kept apart from the scope 2 inventory.", schedule_savings),
         Table("methodology", "Methodology", "Sources, factors and their versions, tariffs, and how gaps were treated.", methodology),
     ]
@@ -330,7 +351,8 @@ def _value(table: pd.DataFrame, query: dict, column: str) -> float:
     return float(table.loc[mask, column].sum()) if mask.any() else float("nan")
 
 
-def _summary(energy: pd.DataFrame, scope: pd.DataFrame, pv: pd.DataFrame, savings: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
+def _summary(energy: pd.DataFrame, scope: pd.DataFrame, pv: pd.DataFrame, perf: performance.Performance, schedule: pd.DataFrame,
+             units: dict[str, str], coverage: pd.DataFrame) -> pd.DataFrame:
     total = tables.TOTAL
     site = {"month": total, "series_id": "site"}
     rows = [
@@ -339,19 +361,14 @@ def _summary(energy: pd.DataFrame, scope: pd.DataFrame, pv: pd.DataFrame, saving
         ("grid export", _value(energy, {"month": total, "series_id": "grid_export"}, "energy_kwh"), "kWh", "inventory"),
         ("PV generation", _value(pv, {"month": total, "pv_meter": "site (all PV)"}, "generation_kwh") if len(pv) else 0.0, "kWh", "inventory"),
         ("PV self-consumed", _value(pv, {"month": total, "pv_meter": "site (all PV)"}, "self_consumed_kwh") if len(pv) else 0.0, "kWh", "inventory"),
-        ("scope 2, location-based", _value(scope, {"month": total, "consumer": "site"}, "location_tco2e"), "tCO2e", "inventory"),
-        ("scope 2, market-based", _value(scope, {"month": total, "consumer": "site"}, "market_tco2e"), "tCO2e", "inventory"),
+        ("scope 2, location-based", _value(scope, {"month": total, "consumer": "site"}, "location_tco2e"), units["location"], "inventory"),
+        ("scope 2, market-based", _value(scope, {"month": total, "consumer": "site"}, "market_tco2e"), units["market"], "inventory"),
+        ("grid import covered by instruments", _value(coverage, {"month": total}, "instrument_kwh"), "kWh", "inventory"),
         ("intervals measured", _value(energy, site, "measured_pct"), "%", "data quality (site)"),
         ("intervals estimated", _value(energy, site, "estimated_pct"), "%", "data quality (site)"),
         ("intervals missing", _value(energy, site, "missing_pct"), "%", "data quality (site)"),
     ]
-    if len(savings):
-        row = savings[savings["month"] == total].iloc[0]
-        rows += [
-            ("normalised savings vs baseline", float(row["savings_kwh"]), "kWh", "EnPI (ISO 50006)"),
-            ("normalised savings, 95 % low", float(row["savings_lo95_kwh"]), "kWh", "EnPI (ISO 50006)"),
-            ("normalised savings, 95 % high", float(row["savings_hi95_kwh"]), "kWh", "EnPI (ISO 50006)"),
-        ]
+    rows += performance.summary_rows(perf)
     if len(schedule):
         row = schedule[schedule["plan_date"] == total].iloc[0]
         rows += [
@@ -359,7 +376,7 @@ def _summary(energy: pd.DataFrame, scope: pd.DataFrame, pv: pd.DataFrame, saving
             ("scheduling savings, realised", float(row["realised_eur"]), "EUR", "scheduling (not inventory)"),
             ("avoided emissions, realised (marginal)", float(row["realised_avoided_tco2e"]), "tCO2e", "scheduling (not inventory)"),
         ]
-    return pd.DataFrame(rows, columns=["item", "value", "unit", "scope"])
+    return pd.DataFrame([(*row, "")[:5] for row in rows], columns=["item", "value", "unit", "scope", "note"])
 
 
 def _version() -> str:
@@ -369,7 +386,7 @@ def _version() -> str:
         return "unknown"
 
 
-def _methodology(engine, config, p, base, model, machines, marginal_label, with_production, sources, instruments) -> pd.DataFrame:
+def _methodology(engine, config, p, perf, machines, marginal_label, with_production, sources, instruments) -> pd.DataFrame:
     tz = config.site.timezone
     rows = [
         ("report", "site", config.site.name),
@@ -394,6 +411,10 @@ def _methodology(engine, config, p, base, model, machines, marginal_label, with_
          "energy; PV-supplied energy carries no scope 2 emissions; consumers add up to the site exactly."),
         ("scope 2", "factor resolution", "Each factor row covers [its start, the next step); an interval inside a row takes its value. "
          "Factors, instruments and their file versions (SHA-256) are those stored by 'energy init'."),
+        ("scope 2", "quality checks", "Each factor source and instrument is checked against the energy it valued (GHG Protocol Scope 2 "
+         "Guidance (2015) Table 7.1): data or generation year against the activity's calendar year, cancellation date, registry "
+         "evidence, the instrument's country against the site's, the gases counted (tCO2 or tCO2e), instrument coverage. Findings "
+         "are listed in scope2_quality; none changes a figure (a stale factor may be the best available: it is applied and flagged)."),
     ]
     catalogue = factor_table(sources, instruments)
     for item in catalogue.itertuples():
@@ -406,7 +427,8 @@ def _methodology(engine, config, p, base, model, machines, marginal_label, with_
         else:
             detail = (f"{item.method}, series of {len(source.rows_between(p.start, p.end))} rows in the period, mean {item.g_per_kwh:.1f} g/kWh; "
                       f"file {item.file}" + (f", column {item.column!r}" if item.column else "") + f", SHA-256 {item.file_sha256}")
-        rows.append(("factor source" if source is not None else "instrument", item.id, f"{detail}; valid {valid} ({tz}, end exclusive); {item.source}"))
+        checked = quality.stated(source if source is not None else next(i for i in instruments if i.id == item.id), tz)
+        rows.append(("factor source" if source is not None else "instrument", item.id, f"{detail}; valid {valid} ({tz}, end exclusive); {checked}; {item.source}"))
     if not len(catalogue):
         rows.append(("factor source", "none", "no emission factors stored: run 'energy init' with an [emissions] section"))
     for t in inputs.stored_tariffs(engine).itertuples():
@@ -422,11 +444,7 @@ def _methodology(engine, config, p, base, model, machines, marginal_label, with_
         ("PV", "definitions", "self-consumed = generation − export; self-consumption rate = self-consumed / generation; self-sufficiency = self-consumed / consumption."),
         ("intensity", "production", "production CSV (date, machine, product, units)" if with_production else "no production file given: intensity not computed"),
         ("intensity", "allocation", "A machine's day is shared among its products by their units; energy on days without production is shown as '(no production)'."),
-        ("EnPI", "baseline period", base.label),
-        ("EnPI", "model", " ".join(enpi.__doc__.split("The energy baseline (EnB)")[1].split("**Normalised savings**")[0].replace("*", "").replace("`", "").split())
-         if not isinstance(model, str) else f"no model: {model}"),
-        ("EnPI", "normalised savings", "Baseline prediction for the reporting period minus measured consumption; 95 % range from the OLS "
-         "prediction error of the sum, inflated for lag-1 autocorrelation (ASHRAE Guideline 14)."),
+        *performance.methodology_rows(perf),
         ("scheduling", "savings", "Planned: the nightly plan's expected savings; realised: from the day's readings (energy plan). Not part of the inventory."),
         ("scheduling", "avoided emissions", f"marginal factor source: {marginal_label}" if marginal_label else "no marginal factor source configured: avoided tCO2e not valued"),
     ]

@@ -14,6 +14,8 @@ their ``valid_from``, then supplier, residual mix, else the grid average, disclo
   consumers add up to the site exactly, for both methods.
 - **Contributions**: which source or instrument valued how much grid import in each interval,
   the reconciliation of both methods with their inputs.
+- **Quality**: the checks of :mod:`energy.emissions.quality` on those contributions (vintage,
+  market boundary, evidence, gases, instrument coverage per month).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from energy.emissions import allocate_instruments, location_based, market_based
+from energy.emissions import allocate_instruments, location_based, market_based, quality
 from energy.emissions.sources import FactorSource, Instrument
 
 
@@ -120,3 +122,47 @@ def consumer_shares(consumption_kwh: np.ndarray, machines_kwh: dict[str, np.ndar
         shares[machine] = np.divide(kwh, consumption, out=np.zeros(len(consumption)), where=positive)
     shares["other"] = np.divide(consumption - attributed, consumption, out=np.zeros(len(consumption)), where=positive)
     return shares
+
+
+@dataclass(frozen=True)
+class Scope2Quality:
+    """The scope 2 quality checks of a report period (:mod:`energy.emissions.quality`)."""
+
+    findings: pd.DataFrame  # quality.FINDING_COLUMNS, warnings first
+    coverage: pd.DataFrame  # per month and total: grid import covered by instruments
+    gases: dict[str, str]  # method → what its period total counts (quality.gases_of)
+    month_gases: dict[str, pd.Series]  # method → month (and total) → what its figure counts
+
+
+def scope2_quality(
+    contributions: pd.DataFrame,
+    month_of: pd.Series,
+    months: Sequence[str],
+    sources: Sequence[FactorSource],
+    instruments: Sequence[Instrument],
+    *,
+    tz: str,
+    site_country: str | None,
+    period: str,
+    total: str = "total",
+) -> Scope2Quality:
+    """Quality findings, instrument coverage per month and the gases each method counts, from the
+    period's ``contributions`` (:func:`site_scope2`); ``month_of`` maps interval start → month,
+    ``months`` lists the months in order, ``period`` labels the report period."""
+    findings = quality.check_scope2(contributions, sources, instruments, tz=tz, site_country=site_country, period=period)
+    coverage = quality.instrument_coverage(contributions, instruments, month_of, months, total).rename_axis("month").reset_index()
+    month = contributions["interval_start"].map(month_of)
+    month_gases = {}
+    for method in ("location", "market"):
+        per_month = {label: quality.gases_of(rows, method, sources, instruments) for label, rows in contributions.groupby(month)}
+        month_gases[method] = pd.Series({label: per_month.get(label, "none") for label in months} | {total: quality.gases_of(contributions, method, sources, instruments)})
+    return Scope2Quality(quality.findings_table(findings), coverage, {m: g[total] for m, g in month_gases.items()}, month_gases)
+
+
+def with_gases(by_consumer: pd.DataFrame, month_gases: dict[str, pd.Series]) -> pd.DataFrame:
+    """``by_consumer`` with ``location_gases`` and ``market_gases`` (what each month's tonnes
+    count: co2e, co2, mixed, unknown or none) after each method's sources."""
+    table = by_consumer.copy()
+    for method, gases in month_gases.items():
+        table.insert(table.columns.get_loc(f"{method}_sources") + 1, f"{method}_gases", table["month"].map(gases))
+    return table

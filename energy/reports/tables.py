@@ -149,7 +149,7 @@ def scope2_sources_table(contributions: pd.DataFrame, month_of: pd.Series, catal
 
     ``contributions`` per interval and source (see :func:`energy.reports.scope2.site_scope2`),
     ``month_of`` maps interval start → month, ``catalogue`` has per source_id: citation,
-    valid_from, valid_to, kind.
+    valid_from, valid_to, vintage, gases (what the tonnes count: co2 or co2e; empty when not stated).
     """
     data = contributions.assign(month=contributions["interval_start"].map(month_of))
     data = data[data["grid_kwh"] > 0]
@@ -162,7 +162,8 @@ def scope2_sources_table(contributions: pd.DataFrame, month_of: pd.Series, catal
     table = table.merge(catalogue, on="source_id", how="left")
     table["order"] = table["method"].map({"location": 0, "market": 1})
     table = _month_order(table.sort_values(["order", "basis", "source_id"], kind="stable"))
-    columns = ["month", "method", "basis", "source_id", "grid_kwh", "tco2e", "factor_g_per_kwh", "citation", "valid_from", "valid_to"]
+    columns = ["month", "method", "basis", "source_id", "grid_kwh", "tco2e", "factor_g_per_kwh", "citation", "valid_from", "valid_to",
+               "vintage", "gases"]
     return table[columns].reset_index(drop=True)
 
 

@@ -70,7 +70,7 @@ def _sheet(book: Workbook, table) -> None:
         if fmt:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=position, max_col=position):
                 cell.number_format = fmt
-        if column in ("detail", "description", "note", "meaning"):
+        if column in ("detail", "description", "note", "meaning", "what", "rule"):
             for (cell,) in sheet.iter_rows(min_row=2, min_col=position, max_col=position):
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
@@ -87,7 +87,8 @@ def write(report, path: Path) -> None:
     contents["A1"].font = Font(bold=True, size=14)
     contents.append([f"Period: {report.period.label} (local days, {report.period.tz})"])
     contents.append([f"Generated: {report.generated_utc}"])
-    contents.append(["Units are in the column names: _kwh kWh, _tco2e tonnes CO2e, _pct percent, _g_per_kwh gCO2e/kWh, _eur euro."])
+    contents.append(["Units are in the column names: _kwh kWh, _tco2e tonnes CO2e (tonnes CO2 where a gases column or the "
+                     "summary's unit says co2: see scope2_quality), _pct percent, _g_per_kwh g/kWh, _eur euro."])
     contents.append([])
     contents.append(["sheet", "title", "description", "rows"])
     for cell in contents[6]:

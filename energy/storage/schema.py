@@ -206,6 +206,8 @@ emission_sources = Table(
     Column("column_name", Text),
     Column("file_sha256", String(64)),
     Column("loaded_ms", BigInteger),
+    Column("vintage", Integer),  # the calendar year the data describe (quality checks)
+    Column("gases", String(8)),  # co2 | co2e, NULL when not stated
 )
 
 emission_factors = Table(
@@ -228,6 +230,13 @@ emission_instruments = Table(
     Column("valid_to_ms", BigInteger, nullable=False),
     Column("g_per_kwh", Float, nullable=False),
     Column("source", Text, nullable=False),
+    # What the scope 2 quality checks read (energy.emissions.quality); NULL when not stated.
+    Column("vintage", Integer),
+    Column("gases", String(8)),
+    Column("country", String(2)),
+    Column("registry_id", Text),
+    Column("device", Text),
+    Column("cancelled_ms", BigInteger),  # local midnight of the cancellation date
 )
 
 plan_runs = Table(

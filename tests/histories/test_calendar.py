@@ -1,4 +1,4 @@
-"""Local calendar totals (weeks and months across DST changes), idle energy, rating limits."""
+"""Local calendar totals (weeks and months across DST changes), standby energy by the calendar, rating limits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from energy.config import load_config
 from energy.histories import quality
-from energy.histories.api import idle_history, machine_history
+from energy.histories.api import machine_history
+from energy.histories.states import idle_history
 from energy.histories.series import resample
 from energy.histories.site import meter_rated_kw
 from energy.histories.store import store_intervals
@@ -71,23 +72,31 @@ def test_history_widens_a_calendar_period_to_whole_months(engine, tmp_path):
     np.testing.assert_allclose(daily["energy_kwh"], [96.0, 92.0])
 
 
-def test_idle_energy_is_what_the_machine_draws_outside_its_shifts(engine, tmp_path):
+def test_standby_is_the_idle_state_split_by_shifts_and_working_days(engine, tmp_path):
     config = load_config(write_site(tmp_path, PRESS_WITH_SHIFTS))
     store_site(engine, config)
-    # 60 kW in the shifts (06:00–22:00 local), 5 kW standby outside: 26–29 October 2024 in Berlin,
-    # with the 25-hour day of 27 October and the shutdown day of 28 October.
+    # 60 kW in the shifts (06:00–22:00 local), 5 kW standby outside: 26–29 October 2024 in Berlin
+    # (a Saturday, the 25-hour Sunday, the shutdown day of the 28th, a Tuesday), except a night
+    # job (60 kW, 22:00–23:00 on the 26th: production outside the shifts) and a stop in the shift
+    # (standby 10:00–12:00 on the 29th). The old calendar rule called the night job standby
+    # (95 kWh on the 26th) and missed the stop (40 kWh on the 29th).
     series = steady("2024-10-26", "2024-10-30", 5.0)
     local = series.index.tz_convert(BERLIN)
     working = (local.hour >= 6) & (local.hour < 22) & (local.date != pd.Timestamp("2024-10-28").date())
+    working |= (local.date == pd.Timestamp("2024-10-26").date()) & (local.hour == 22)
+    working &= ~((local.date == pd.Timestamp("2024-10-29").date()) & (local.hour >= 10) & (local.hour < 12))
     series.loc[working, "energy_kwh"] = 60.0 / 4
     store_intervals(engine, "machine", "press", series)
     idle = idle_history(engine, config, "press")
     assert [str(t.date()) for t in idle.index] == ["2024-10-26", "2024-10-27", "2024-10-28", "2024-10-29"]
-    np.testing.assert_allclose(idle["idle_hours"], [8.0, 9.0, 24.0, 8.0])
-    np.testing.assert_allclose(idle["idle_energy_kwh"], [40.0, 45.0, 120.0, 40.0])
+    np.testing.assert_allclose(idle["idle_hours"], [7.0, 9.0, 24.0, 10.0])
+    np.testing.assert_allclose(idle["idle_kwh"], [35.0, 45.0, 120.0, 50.0])
+    np.testing.assert_allclose(idle["idle_in_shifts_kwh"], [0.0, 0.0, 0.0, 10.0])
+    np.testing.assert_allclose(idle["idle_outside_shifts_kwh"], [35.0, 0.0, 0.0, 40.0])
+    np.testing.assert_allclose(idle["idle_non_working_kwh"], [0.0, 45.0, 120.0, 0.0])  # Sunday, shutdown day
     np.testing.assert_allclose(idle["idle_power_kw"], 5.0)
     assert list(idle["quality"]) == ["measured"] * 4
-    # An unknown idle interval makes its day's idle energy missing, not smaller.
+    # An unknown interval makes its day's standby missing, not smaller.
     series.iloc[2, series.columns.get_loc("quality")] = "missing"
     store_intervals(engine, "machine", "press", series)
     assert list(idle_history(engine, config, "press")["quality"]) == ["missing", "measured", "measured", "measured"]
@@ -95,9 +104,11 @@ def test_idle_energy_is_what_the_machine_draws_outside_its_shifts(engine, tmp_pa
     code, out, err = run_cli("export", "idle", "--machine", "press", "--config", write_site(tmp_path, PRESS_WITH_SHIFTS), "--db", engine.url.render_as_string(hide_password=False))
     assert code == 0, err
     exported = pd.read_csv(io.StringIO(out))
-    assert list(exported.columns) == ["period_start", "idle_energy_kwh", "idle_hours", "idle_power_kw", "quality"]
+    assert list(exported.columns) == [
+        "period_start", "idle_kwh", "idle_in_shifts_kwh", "idle_outside_shifts_kwh", "idle_non_working_kwh", "idle_hours", "idle_power_kw", "quality",
+    ]
     assert list(exported["period_start"]) == ["2024-10-26T00:00:00+02:00", "2024-10-27T00:00:00+02:00", "2024-10-28T00:00:00+01:00", "2024-10-29T00:00:00+01:00"]
-    assert exported["idle_energy_kwh"].iloc[1] == 45.0
+    assert exported["idle_kwh"].iloc[3] == 50.0 and exported["idle_in_shifts_kwh"].iloc[3] == 10.0
     code, _, err = run_cli("export", "idle", "--machine", "lathe", "--config", write_site(tmp_path, PRESS_WITH_SHIFTS), "--db", engine.url.render_as_string(hide_password=False))
     assert code == 1 and "unknown machine 'lathe'" in err
 

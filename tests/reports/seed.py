@@ -4,7 +4,8 @@ report tests and ``bench/reports_year.py``.
 The site (Europe/Berlin): machines ``press`` and ``oven`` (plus ``m3`` … for larger benches), a
 main meter, a PV meter; January–February 2024 is the EnPI baseline and March 2024 the reporting
 period. Daily consumption follows a known model, ``BASE + PER_UNIT · units + PER_WORKING_DAY ·
-working`` (× ``1 − SAVING`` in the reporting period), spread evenly over the day's intervals.
+working`` (× ``1 − SAVING`` in the reporting period) plus day-to-day noise (``noise_kwh``, 1 σ),
+spread evenly over the day's intervals.
 Everything is stored through the library: ``initialise`` (site and factor files), ``store_intervals``
 and ``store_run`` for the plan.
 """
@@ -36,7 +37,8 @@ PLAN_DAY = dt.date(2024, 3, 12)
 SHUTDOWN = dt.date(2024, 2, 9)
 
 
-def site_toml(machines: list[str], residual: bool = True, instrument: bool = True, marginal: bool = True, location_valid_to: str = "2025-01-01") -> str:
+def site_toml(machines: list[str], residual: bool = True, instrument: bool = True, marginal: bool = True, location_valid_to: str = "2025-01-01",
+              enpi: str = "") -> str:
     lines = ["[site]", 'name = "Report Works"', f'timezone = "{TZ}"', "latitude = 51.5", "longitude = 7.5", 'country = "DE"', ""]
     for machine in machines:
         lines += ["[[machines]]", f'id = "{machine}"', f'name = "Machine {machine}"', "idle_kw = 2.0", "flexible = true", ""]
@@ -56,7 +58,7 @@ def site_toml(machines: list[str], residual: bool = True, instrument: bool = Tru
     if instrument:
         lines += ["[[emissions.instruments]]", 'id = "go_march"', 'kind = "go"', f"mwh = {GO_MWH}", "valid_from = 2024-03-01",
                   "valid_to = 2024-04-01", 'source = "GO registry certificate 42 (synthetic)"', ""]
-    lines += ["[calendar]", f"shutdown_days = [{SHUTDOWN}]"]
+    lines += ["[calendar]", f"shutdown_days = [{SHUTDOWN}]", "", enpi]
     return "\n".join(lines) + "\n"
 
 
@@ -86,7 +88,8 @@ def _frame(index, kwh, quality="measured") -> pd.DataFrame:
 
 
 def seed(engine, folder: Path, machines: list[str] = ("press", "oven"), first: dt.date = dt.date(2024, 1, 1),
-         last: dt.date = dt.date(2024, 3, 31), reporting_from: dt.date = dt.date(2024, 3, 1), plan: bool = True, **toml) -> Seeded:
+         last: dt.date = dt.date(2024, 3, 31), reporting_from: dt.date = dt.date(2024, 3, 1), plan: bool = True, noise_kwh: float = 15.0,
+         **toml) -> Seeded:
     machines = list(machines)
     path = folder / "site.toml"
     path.write_text(site_toml(machines, **toml), encoding="utf-8")
@@ -110,7 +113,7 @@ def seed(engine, folder: Path, machines: list[str] = ("press", "oven"), first: d
     press_units = np.where(working, rng.integers(50, 150, len(dates)), 0)
     oven_units = press_units // 2
     units = pd.Series((press_units + oven_units).astype(float), index=dates)  # all products of the day
-    daily = BASE + PER_UNIT * units + PER_WORKING_DAY * working + rng.normal(0, 15, len(dates))
+    daily = BASE + PER_UNIT * units + PER_WORKING_DAY * working + rng.normal(0, noise_kwh, len(dates))
     daily = daily * np.where(np.array([d >= reporting_from for d in dates]), 1 - SAVING, 1.0)
     per_day = pd.Series(day).value_counts()
     consumption = (daily.reindex(day).to_numpy() / per_day.reindex(day).to_numpy())
@@ -174,6 +177,12 @@ def seed_plan(engine, machine: str) -> int:
     record = RunRecord("report-works", PLAN_DAY.isoformat(), {}, problem, schedule, {}, {})
     with engine.begin() as conn:
         run_id = store_run(conn, record)
+    # As energy.planning.savings finds it: the job ran as scheduled (slots 8–11), its counterfactual
+    # is the site's own plan (slots 40–43); the grid series carry only the difference.
+    actual, counterfactual = np.zeros(96), np.zeros(96)
+    actual[8:12] = counterfactual[40:44] = 100.0
     store_realised_savings(engine, {"run_id": run_id, "actual": {"total_eur": 20.0}, "baseline": {"total_eur": 23.5},
-                                    "savings": {"total_eur": 3.5}})
+                                    "savings": {"total_eur": 3.5}, "cash_eur": 3.0, "band": {"low_eur": 3.1, "high_eur": 3.9},
+                                    "adherence": {"rate": 1.0}, "kwh_shifted": 100.0,
+                                    "grid_kw": actual.tolist(), "counterfactual_kw": counterfactual.tolist()})
     return run_id

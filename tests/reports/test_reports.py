@@ -18,7 +18,7 @@ from energy.reports import csv as report_csv
 from tests.reports import seed as seeding
 
 MARCH = ("2024-03-01", "2024-03-31")
-MIXED = ("enpi_fit", "enpi_days")  # a column mixing text and numbers, or dates: compared as text
+MIXED = ("enpi_fit", "enpi_days", "enpi_adequacy", "enpi_factors")  # a column mixing text and numbers, or dates: compared as text
 
 
 def _march(frame: pd.DataFrame) -> pd.DataFrame:
@@ -101,11 +101,17 @@ def test_intensity_enpi_and_scheduling(engine, seeded):
     fit = report.table("enpi_fit").set_index("statistic")["value"]
     assert fit["baseline_first_day"] == "2024-01-01" and fit["baseline_last_day"] == "2024-02-29"
     coefficients = report.table("enpi_model").set_index("term")
-    units = coefficients.loc["units"]
+    units = coefficients.loc["production_unit"]  # all products, in the default unit
     assert units["ci95_low"] < seeding.PER_UNIT < units["ci95_high"]
     savings = report.table("enpi_savings").set_index("month").loc["total"]
     assert savings["savings_lo95_kwh"] < savings["savings_kwh"] < savings["savings_hi95_kwh"]
     assert 3 < savings["savings_pct"] < 7
+    # An adequate model (noise 15 kWh on ~1,000 kWh a day) and a saving far above its uncertainty: claimed.
+    checks = report.table("enpi_adequacy").set_index("check")
+    assert checks.loc["verdict", "value"] == "adequate" and checks.loc["cv_rmse_pct", "value"] < 25
+    headline = report.table("summary").set_index("item")
+    assert headline.loc["normalised savings", "value"] == pytest.approx(savings["savings_pct"])
+    assert "the plant used" in headline.loc["EnPI baseline model, CV(RMSE)", "note"]
     days = report.table("enpi_days")
     reporting = days[(days["period"] == "reporting") & days["complete"]]
     assert len(days[days["period"] == "reporting"]) == 31 and len(reporting) == 30  # 5 March has a missing hour
@@ -114,7 +120,7 @@ def test_intensity_enpi_and_scheduling(engine, seeded):
     site_day = (seeded.site["energy_kwh"] + seeded.pv["energy_kwh"]).groupby(local_day).sum()
     march_4 = days[days["date"] == pd.Timestamp("2024-03-04").date()].iloc[0]
     assert march_4["energy_kwh"] == pytest.approx(site_day[pd.Timestamp("2024-03-04").date()])
-    assert march_4["units"] == seeded.units[pd.Timestamp("2024-03-04").date()]
+    assert march_4["production_unit"] == seeded.units[pd.Timestamp("2024-03-04").date()]
 
     schedule = report.table("scheduling_savings").set_index("plan_date")
     day = schedule.loc[seeding.PLAN_DAY.isoformat()]
@@ -122,12 +128,11 @@ def test_intensity_enpi_and_scheduling(engine, seeded):
     assert day["planned_shifted_kwh"] == pytest.approx(100.0)  # 4 slots × 100 kW × 0.25 h moved
     # Planned: 100 kWh leave 09:00–10:00 UTC (690 g) for 01:00–02:00 UTC (610 g).
     assert day["planned_avoided_tco2e"] == pytest.approx(100 * (690 - 610) / 1e6)
-    slots = pd.date_range(pd.Timestamp(seeding.PLAN_DAY).tz_localize(seeding.TZ), periods=96, freq="15min").tz_convert("UTC")
-    baseline = np.zeros(96)
-    baseline[40:44] = 25.0
-    measured = seeded.machines["press"]["energy_kwh"].reindex(slots).to_numpy()
-    assert day["realised_shifted_kwh"] == pytest.approx(np.clip(baseline - measured, 0, None).sum())
-    assert day["realised_avoided_tco2e"] == pytest.approx(((baseline - measured) * seeding.marginal_g(slots.floor("h"))).sum() / 1e6)
+    # Realised: what the stored realised savings (IPMVP Option B on the meters) found, and the
+    # same 100 kWh valued at the margin between their counterfactual and the measured grid.
+    assert day["realised_shifted_kwh"] == pytest.approx(100.0) and day["adherence"] == 1.0
+    assert (day["realised_low_eur"], day["realised_cash_eur"], day["realised_high_eur"]) == pytest.approx((3.1, 3.0, 3.9))
+    assert day["realised_avoided_tco2e"] == pytest.approx(100 * (690 - 610) / 1e6)
 
 
 @seeding.SQLITE_ONLY
@@ -161,7 +166,7 @@ def test_xlsx_pdf_csv(engine, tmp_path):
 
     document = pypdfium2.PdfDocument(str(pdf))
     try:
-        assert len(document) == 6
+        assert len(document) == 7  # the scope 2 quality page is the fourth
         text = document[0].get_textpage().get_text_range()
         assert "Sustainability report" in text and "scope 2, market-based" in text
         image = document[2].render(scale=0.5).to_pil()
@@ -174,7 +179,7 @@ def test_xlsx_pdf_csv(engine, tmp_path):
         assert not os.environ.get("CI"), "pdftoppm is missing: .ci/run installs poppler-utils"
     else:
         subprocess.run(["pdftoppm", "-png", "-r", "30", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
-        assert len(list(tmp_path.glob("page-*.png"))) == 6
+        assert len(list(tmp_path.glob("page-*.png"))) == 7
 
     folder = save_report(report, "csv", tmp_path / "csv")
     archive = save_report(report, "csv", tmp_path / "report.zip")
@@ -186,7 +191,7 @@ def test_xlsx_pdf_csv(engine, tmp_path):
             if table.frame.empty:
                 continue
             if table.name in MIXED:  # a value column holding text and numbers: compare as text
-                pd.testing.assert_frame_equal(read.fillna("").astype(str), expected.fillna("").astype(str), obj=table.name)
+                pd.testing.assert_frame_equal(read.astype(object).fillna("").astype(str), expected.astype(object).fillna("").astype(str), obj=table.name)
             else:
                 # CSV has one empty cell for an empty text and a missing value.
                 pd.testing.assert_frame_equal(read, expected.replace("", np.nan), check_dtype=False, obj=table.name)

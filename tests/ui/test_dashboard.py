@@ -72,10 +72,20 @@ def test_machine_history_quality_forecast_and_idle(seeded):
     measured = forecast["actual_kw"].dropna()
     np.testing.assert_allclose(measured, dashboard.power_kw(engine, site, "machine", "m1", start, end)["power_kw"].reindex(measured.index))
     idle = dashboard.idle_by_day(engine, site, "m1", start, end)
-    # m1 idles at 5 kW outside 06:00–22:00: 8 hours (7 or 9 on a clock change), 5 kWh per idle hour.
-    day_start, day_end = dashboard.local_day(today - dt.timedelta(days=1), seed.TZ)
+    # m1 idles at 5 kW outside 06:00–22:00: 8 hours (7 or 9 on a clock change), 5 kWh per idle
+    # hour, learned from its own readings; outside the shifts, or all of it on a Sunday.
+    yesterday = today - dt.timedelta(days=1)
+    day_start, day_end = dashboard.local_day(yesterday, seed.TZ)
     idle_hours = (day_end - day_start) / pd.Timedelta(hours=1) - 16
-    assert idle["idle_hours"].iloc[0] == idle_hours and idle["idle_energy_kwh"].iloc[0] == pytest.approx(5.0 * idle_hours, rel=0.02)
+    assert idle["idle_hours"].iloc[0] == pytest.approx(idle_hours) and idle["idle_kwh"].iloc[0] == pytest.approx(5.0 * idle_hours, rel=0.02)
+    split = "idle_non_working_kwh" if yesterday.weekday() == 6 else "idle_outside_shifts_kwh"
+    assert idle[split].iloc[0] == pytest.approx(idle["idle_kwh"].iloc[0]) and idle["idle_in_shifts_kwh"].iloc[0] == 0
+    # The compressor runs around the clock at 18–22 kW: it never idles, whatever the calendar
+    # says (the old rule called its 8 hours outside the shifts, some 160 kWh, idle). The day
+    # before yesterday: its meter has been silent for three hours, which may reach yesterday.
+    first = dashboard.local_days(today - dt.timedelta(days=2), today - dt.timedelta(days=2), seed.TZ)
+    aux = dashboard.idle_by_day(engine, site, "aux", *first)
+    assert aux["quality"].iloc[0] == "measured" and aux["idle_kwh"].iloc[0] == 0
 
 
 def test_plan_view_savings_and_a_failed_rerun(seeded):

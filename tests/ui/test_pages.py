@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from energy import dashboard, storage
-from energy.emissions import load_factor_sources
+from energy.emissions import load_factor_sources, quality
 from energy.planning.runs import COMPONENTS
 from energy.reports.tables import TOTAL
 from tests.ui import seed
@@ -110,8 +110,14 @@ def test_machines_page_marks_quality_and_shows_forecast_and_idle(seeded_url, mon
     assert [t["name"] for t in history["data"]][1:] == ["estimated", "missing (no data)"]
     assert len(values(history["data"][1]["y"])) == counts["estimated"]
     assert {"95 % prediction interval", "80 % prediction interval", "forecast", "actual"} <= {t.get("name") for t in forecast["data"]}
+    # Standby per day, stacked by the three splits of the site calendar, units in the labels.
     idle_days = dashboard.idle_by_day(engine, site, "m3", start, end)
-    np.testing.assert_allclose(values(idle["data"][0]["y"]), idle_days["idle_energy_kwh"].to_numpy())
+    assert idle["layout"]["barmode"] == "stack" and idle["layout"]["yaxis"]["title"]["text"] == "Standby energy (kWh per day)"
+    assert [t["name"] for t in idle["data"]] == ["in shifts (kWh)", "outside shifts (working days) (kWh)", "non-working days (kWh)"]
+    for trace, column in zip(idle["data"], ("idle_in_shifts_kwh", "idle_outside_shifts_kwh", "idle_non_working_kwh")):
+        np.testing.assert_allclose(values(trace["y"]), idle_days[column].to_numpy())
+    assert shown["Standby energy in the period"] == common.number(idle_days["idle_kwh"].sum(), "kWh", 1)
+    assert shown["Standby level"] == common.number(idle_days["idle_kwh"].sum() / idle_days["idle_hours"].sum(), "kW", 1) == "5.0 kW"
 
 
 def test_plan_page_shows_the_current_plan(seeded_url, monkeypatch):
@@ -139,7 +145,15 @@ def test_savings_emissions_reports_and_meters_pages(seeded_url, monkeypatch):
     at = open_page(seeded_url, "emissions", monkeypatch)
     scope = dashboard.emissions(engine, site, *at.date_input(key="emissions_period").value)
     site_total = scope.by_consumer.set_index(["month", "consumer"]).loc[(TOTAL, "site")]
-    assert metrics(at) == {f"Site, {m}-based": common.number(site_total[f"{m}_tco2e"], "t CO₂e", 2) for m in ("location", "market")}
+    # The units say what the factors count: the seeded factors do not state their gases.
+    units = {m: quality.emissions_unit(scope.gases[m]).replace("CO2", "CO₂") for m in ("location", "market")}
+    assert units == {"location": "t (CO₂ or CO₂e: not stated)", "market": "t (CO₂ or CO₂e: not stated)"}
+    assert metrics(at) == {f"Site, {m}-based": common.number(site_total[f"{m}_tco2e"], units[m], 2) for m in ("location", "market")}
+    # The quality checks are the report's; every warning is on the page (the constant residual mix states no vintage).
+    pd.testing.assert_frame_equal(at.dataframe[3].value.reset_index(drop=True), scope.quality, check_dtype=False)
+    warned = [w.value for w in at.warning]
+    assert any("vintage, residual-mix" in text and "no vintage stated" in text for text in warned), warned
+    assert len(warned) == (scope.quality["severity"] == "warning").sum() + int(scope.missing_factor.drop(index=TOTAL).to_numpy().astype(bool).sum())
     pd.testing.assert_frame_equal(at.dataframe[0].value.reset_index(drop=True), scope.by_consumer, check_dtype=False)
     assert set(at.dataframe[1].value["source_id"]) == {source.id for source in load_factor_sources(engine)} == {"grid-location", "residual-mix"}
     (chart,) = charts(at)

@@ -1,4 +1,4 @@
-"""Machines: each machine's history with its data quality, forecast against actual, idle energy."""
+"""Machines: each machine's history with its data quality, forecast against actual, standby energy."""
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -9,7 +9,7 @@ from ui import common
 site = common.start(
     "Machines",
     "Per-machine power with estimated and missing intervals marked; forecast against actual with "
-    "prediction intervals; idle (standby) energy outside the shifts.",
+    "prediction intervals; standby energy (the machine's idle state) per day, in and outside the shifts.",
 )
 names = common.data("machine_names", with_site=False)
 if not names:
@@ -59,14 +59,22 @@ with common.guard("Forecast"):
         error = (forecast["forecast_kw"] - forecast["actual_kw"]).abs().mean()
         st.caption(f"Models: {', '.join(sorted(forecast['model'].unique()))}; mean absolute error {common.number(error, 'kW', 2)} where actuals exist.")
 
-st.subheader("Idle (standby) energy")
-with common.guard("Idle energy"):
+st.subheader("Standby energy")
+with common.guard("Standby energy"):
     idle = common.data("idle_by_day", machine, start, until)
-    st.metric("Idle energy in the period", common.number(idle["idle_energy_kwh"].sum(), "kWh", 1))
-    fig = common.figure("Idle energy (kWh per day)", f"Day ({site.timezone})")
-    fig.add_trace(go.Bar(x=[day.isoformat() for day in idle.index.date], y=idle["idle_energy_kwh"], name="idle energy",
-                         customdata=idle["idle_power_kw"], hovertemplate="%{y:.1f} kWh, %{customdata:.1f} kW average"))
+    columns = st.columns(3)
+    columns[0].metric("Standby energy in the period", common.number(idle["idle_kwh"].sum(), "kWh", 1))
+    hours = idle["idle_hours"].sum()
+    columns[1].metric("Standby level", common.number(idle["idle_kwh"].sum() / hours if hours > 0 else None, "kW", 1))
+    columns[2].metric("Standby on non-working days", common.number(idle["idle_non_working_kwh"].sum(), "kWh", 1))
+    fig = common.figure("Standby energy (kWh per day)", f"Day ({site.timezone})", barmode="stack")
+    days = [day.isoformat() for day in idle.index.date]
+    for column, name in (("idle_in_shifts_kwh", "in shifts"), ("idle_outside_shifts_kwh", "outside shifts (working days)"),
+                         ("idle_non_working_kwh", "non-working days")):
+        fig.add_trace(go.Bar(x=days, y=idle[column], name=f"{name} (kWh)", hovertemplate="%{y:.1f} kWh"))
     fig.update_xaxes(type="category")
     common.show(fig, "machine_idle")
-    st.caption("Idle = every interval outside the configured shifts ([calendar] shifts) or on a shutdown day. "
-               "A day with a missing interval (today, until it is over) has no total rather than a partial one.")
+    st.caption("Standby = the machine's idle state, read from its own meter data: on, drawing its standby level, not "
+               "producing (minute by minute where 1-minute readings are stored, else per interval). Non-working days are "
+               "Sundays, public holidays and shutdown days; Saturdays are working days. A day with a missing interval "
+               "(today, until it is over) has no total rather than a partial one.")

@@ -9,7 +9,7 @@ from ui import common
 site = common.start(
     "Overview",
     "Site load today against yesterday, the billing period's peak so far and the grid limit; "
-    "the bill and CO₂ this month so far; what needs attention.",
+    "the bill and CO₂ this month so far; energy performance against the baseline; what needs attention.",
 )
 day = st.date_input(f"Day ({site.timezone})", value=common.data("latest_day"), key="day")
 
@@ -37,6 +37,25 @@ with common.guard("Overview"):
                       help=f"{month.co2_share:.0%} of the imported energy has a carbon factor")
     if month.bill_problem:
         st.info(f"No bill so far: {month.bill_problem}")
+
+    with common.guard("Energy performance"):
+        # A normalised saving is headlined only when the baseline model is adequate and the saving
+        # exceeds its uncertainty (ASHRAE Guideline 14); otherwise the verdict says why, in words.
+        performance = common.data("month_performance", day)
+        st.subheader(f"Energy performance this month (ISO 50006, against the baseline {performance.baseline_label})")
+        if performance.verdict.claimed:
+            total = performance.total
+            columns = st.columns(3)
+            columns[0].metric("Normalised saving", f"{total['savings_pct']:.1f} %",
+                              help=f"fractional savings uncertainty ±{total['fsu68_pct']:.0f} % of it at 68 % confidence")
+            columns[1].metric("Saved against the baseline", common.number(total["savings_kwh"], "kWh", 0),
+                              help=f"95 % range {total['savings_lo95_kwh']:,.0f} to {total['savings_hi95_kwh']:,.0f} kWh")
+            columns[2].metric("EnPI (actual / expected)", f"{total['enpi_ratio']:.3f}")
+            st.success(performance.verdict.text)
+        elif performance.model is not None:
+            st.warning(performance.verdict.text)
+        else:
+            st.info(performance.verdict.text)
 
     st.subheader(f"Site load on {day:%Y-%m-%d}")
     if view.today["power_kw"].notna().any() or view.yesterday["power_kw"].notna().any() or not view.forecast.empty:

@@ -81,3 +81,19 @@ with common.guard("Plan"):
         fig = common.figure(f"Savings ({view.currency})", "Cost component")
         fig.add_trace(go.Bar(x=names + ["total"], y=[view.savings[c] for c in COMPONENTS] + [view.savings["total_eur"]], name="expected savings"))
         common.show(fig, "plan_savings")
+
+    st.subheader("What really ran")
+    realised = common.data("realised_day", view.run.id) if view.run else None
+    if realised is None or "adherence" not in realised:
+        st.info("Not known yet: once the day is over and its readings are in, the jobs really run are detected from "
+                "the machines' meters and matched to this plan (adherence), and the savings are proven on them.")
+    else:
+        adherence, band = realised["adherence"], realised["band"]
+        columns = st.columns(3)
+        columns[0].metric("Adherence", f"{adherence['rate']:.0%}",
+                          help="Share of the plan's jobs that ran on their machine within 30 minutes of their planned start.")
+        columns[1].metric("Realised savings", common.money(realised["savings"]["total_eur"], view.currency),
+                          help=f"Uncertainty band {common.money(band['low_eur'], view.currency)} to {common.money(band['high_eur'], view.currency)}")
+        columns[2].metric("Jobs", f"{adherence['as_planned']} as planned, {adherence['moved']} moved, {adherence['not_run']} not run",
+                          help=f"{adherence['unplanned']} unplanned run(s) detected")
+        st.dataframe(realised["adherence_table"], key="plan_adherence", hide_index=True)
