@@ -132,6 +132,15 @@ def test_plan_page_shows_the_current_plan(seeded_url, monkeypatch):
     assert sorted(t["name"] for t in gantt["data"]) == ["baseline", "optimised"]
     np.testing.assert_allclose(values(load["data"][1]["y"]), view.load["after_kw"].to_numpy())
     np.testing.assert_allclose(values(savings["data"][0]["y"]), [view.savings[c] for c in COMPONENTS] + [view.savings["total_eur"]])
+    # Tomorrow has not run yet; yesterday's plan shows what really ran, matched to it.
+    assert any("Not known yet" in info.value for info in at.info)
+    yesterday = plan_date - dt.timedelta(days=2)
+    at.date_input(key="plan_date").set_value(yesterday).run()
+    realised = dashboard.realised_day(engine, site, dashboard.plan_view(engine, site, yesterday).run.id)
+    assert metrics(at)["Adherence"] == f"{realised['adherence']['rate']:.0%}"
+    assert metrics(at)["Realised savings"] == common.money(realised["savings"]["total_eur"], "EUR")
+    table = at.dataframe[-1].value  # the page's last table
+    assert list(table["Job"]) == list(realised["adherence_table"]["Job"]) and len(table) >= 1
 
 
 def test_savings_emissions_reports_and_meters_pages(seeded_url, monkeypatch):
@@ -141,6 +150,9 @@ def test_savings_emissions_reports_and_meters_pages(seeded_url, monkeypatch):
     assert len(history) == 2  # yesterday's plan (with realised savings) and tomorrow's
     assert metrics(at)["Planned savings"] == common.money(history["planned_total"].sum(), "EUR")
     assert metrics(at)["Realised savings"] == common.money(history["realised_total"].sum(), "EUR")
+    # money apart from the internal carbon price, and the adherence the savings rest on
+    assert metrics(at)["of which money"] == common.money(history["realised_cash"].sum(), "EUR")
+    assert metrics(at)["Adherence"] == f"{history['adherence'].mean():.0%}"
 
     at = open_page(seeded_url, "emissions", monkeypatch)
     scope = dashboard.emissions(engine, site, *at.date_input(key="emissions_period").value)
