@@ -17,7 +17,9 @@ measured by their own sub-meters):
    disturbances in both worlds, so the move is the difference of the two plans, in whole slots
    (a job that ran nearer its site-plan place than its given place was run by the site's plan
    and stays where it ran). Each machine's standby during the plan's on-periods is replaced by
-   standby over the moved jobs' span (the contract's baseline rule). Everything else stays as it was measured: the base load, PV,
+   standby over the moved jobs' span (the contract's baseline rule). What moves at the
+   sub-meters moves at the grid meter with the site's losses on top (:func:`loss_factor`,
+   estimated from the day's 1-minute readings). Everything else stays as it was measured: the base load, PV,
    unplanned runs, start-ups, operators' idling.
 4. Both are costed with the contract's formula (:func:`grid_cost`) at the day's actual prices and
    carbon factors and the run's demand charge; switching costs are the plan's and the site plan's
@@ -160,11 +162,14 @@ def verified_savings(
     export_price: np.ndarray,
     co2_g_per_kwh: np.ndarray,
     tolerance: pd.Timedelta = adherence.DEFAULT_TOLERANCE,
+    losses: float = 0.0,
 ) -> dict:
     """Realised savings of a planned day by the method of the module docstring.
 
     ``job_minutes``: each job's true length (minutes); ``grid_kw``: the measured net grid power
-    per slot; ``machines``: each scheduled machine's measured day. Returns ``actual``,
+    per slot; ``machines``: each scheduled machine's measured day; ``losses``: the site's losses
+    per kW of sub-metered load between the sub-meters and the grid meter (:func:`loss_factor`),
+    which move with the load. Returns ``actual``,
     ``baseline`` (the counterfactual) and ``savings`` by component (with ``total_eur``), plus
     ``cash_eur``, ``co2_t`` (avoided), ``kwh_shifted``, ``band`` (low, high of ``total_eur``),
     ``adherence``, ``jobs`` (each planned job's outcome, and the unplanned runs), ``non_routine``,
@@ -230,7 +235,7 @@ def verified_savings(
         for machine in set(given_periods) | set(envelopes):
             idle_kw = machines[machine].idle_kw if machine in machines else 0.0
             delta_kwh += idle_kw * (_mask_min(envelopes.get(machine, []), start, step, count) - _mask_min(given_periods.get(machine, []), start, step, count)) / 60.0
-        return grid_kw + delta_kwh / hours, shifted_kwh
+        return grid_kw + (1.0 + losses) * delta_kwh / hours, shifted_kwh
 
     # Switch-ons and -offs: each on-period of the plan in which a job really ran, against one
     # on-period per machine of the site's plan that ran a job (no meter sees them).
@@ -259,6 +264,7 @@ def verified_savings(
         "cash_eur": sum(saved[name] for name in CASH),
         "co2_t": co2_t(baseline_kw) - co2_t(grid_kw),
         "kwh_shifted": kwh_shifted,
+        "loss_factor": losses,
         "band": {"low_eur": min([saved["total_eur"], *band]), "high_eur": max([saved["total_eur"], *band])},
         "adherence": {"rate": outcome.rate, **outcome.counts()},
         "grid_kw": [float(v) for v in grid_kw],
@@ -384,12 +390,49 @@ def compute_realised_savings(engine: Engine, config: SiteConfig, run_id: int) ->
     co2, _ = inputs.carbon_factors(engine, slots)
     minutes = {job["job"]: job["duration_min"] for job in (run.inputs or {}).get("jobs", []) if job.get("duration_min")}
     result = verified_savings(
-        run.problem, run.schedule, minutes, grid.to_numpy(), machines, price.to_numpy(), export.to_numpy(), co2.to_numpy()
+        run.problem, run.schedule, minutes, grid.to_numpy(), machines, price.to_numpy(), export.to_numpy(), co2.to_numpy(),
+        losses=loss_factor(engine, config, start, end),
     )
     result["run_id"] = run_id
     result["plan_date"] = run.plan_date
     result["expected"] = run.savings
     return result
+
+
+def loss_factor(engine: Engine, config: SiteConfig, start: pd.Timestamp, end: pd.Timestamp) -> float:
+    """The site's losses between its sub-meters and its grid meter (cables, transformer) per kW of
+    sub-metered load, a fraction, from the period's 1-minute readings.
+
+    What the sub-meters measure reaches the grid meter with its losses on top: moving a machine's
+    load moves those losses too. Their share is the slope, through the origin, of the
+    minute-to-minute changes of the unmetered load (main + PV − the machine meters) on those of
+    the machine meters: the base load's own changes do not follow the machines' and average out.
+    0 without 1-minute readings of every main, PV and machine meter (the savings are then those
+    at the sub-meters); clipped to [0, 0.2].
+    """
+    from energy.histories.intervals import meter_intervals
+    from energy.histories.site import meter_rated_kw
+    from energy.readings import load_readings
+
+    minutes = int((end - start) / pd.Timedelta(minutes=1))
+    parts = {"main": [], "pv": [], "machine": []}
+    for meter in config.meters:
+        if not meter.enabled or meter.role not in parts:
+            continue
+        readings = load_readings(engine, meter.id, start, end + pd.Timedelta(minutes=1))
+        if len(readings) < 0.9 * minutes:  # no 1-minute readings: no minute-level changes to compare
+            return 0.0
+        parts[meter.role].append(meter_intervals(readings, 1, meter_rated_kw(config, meter), start, end)["energy_kwh"].to_numpy() * 60.0)
+    if not parts["main"] or not parts["machine"]:
+        return 0.0
+    machines = sum(parts["machine"])
+    unmetered = sum(parts["main"]) + sum(parts["pv"], np.zeros(minutes)) - machines
+    dx, dy = np.diff(machines), np.diff(unmetered)
+    usable = np.isfinite(dx) & np.isfinite(dy)
+    spread = float(np.sum(dx[usable] ** 2))
+    if usable.sum() < 120 or spread == 0:
+        return 0.0
+    return float(np.clip(np.sum(dx[usable] * dy[usable]) / spread, 0.0, 0.2))
 
 
 def standby_kw(states: pd.DataFrame, configured_kw: float) -> float:
