@@ -94,6 +94,7 @@ class DayAdherence:
     jobs: tuple[JobOutcome, ...]
     unplanned: tuple[Span, ...]
     cost: float = 0.0  # of the explanation (minutes, module docstring): lower explains the day better
+    run_by_site_plan: bool = False  # the day is better explained by the site's own plan than by the given one
 
     @property
     def rate(self) -> float:
@@ -263,4 +264,4 @@ def match_plans(given: list[PlannedJob], site_plan: list[PlannedJob], spans: lis
             continue
         status = AS_PLANNED if o.machine == job.machine and abs(o.start - job.start) <= tolerance else MOVED
         outcomes.append(JobOutcome(job, status, o.machine, o.start, o.end))
-    return DayAdherence(tuple(sorted(outcomes, key=lambda o: (o.job.start, o.job.id))), usual.unplanned, usual.cost)
+    return DayAdherence(tuple(sorted(outcomes, key=lambda o: (o.job.start, o.job.id))), usual.unplanned, usual.cost, run_by_site_plan=True)

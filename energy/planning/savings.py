@@ -13,10 +13,10 @@ measured by their own sub-meters):
 3. **Counterfactual** = the same measured power with the plan's effect taken out: every job that
    really ran is moved, with its own measured energy profile above its machine's standby level,
    from where it ran to where the site's own plan had it (its planned start on its planned
-   machine), as late or as early as it really ran against the plan it was given: the same
-   disturbances in both worlds, so the move is the difference of the two plans, in whole slots
-   (a job that ran nearer its site-plan place than its given place was run by the site's plan
-   and stays where it ran). Each machine's standby during the plan's on-periods is replaced by
+   machine), with its own delay (how much later it started than its plan, its machine and its
+   predecessors allowed): the same disturbances in both worlds. It then waits for its machine
+   and its predecessors there (:func:`counterfactual_placements`). On a day the operators ran
+   the site's own plan instead, every job stays where it ran. Each machine's standby during the plan's on-periods is replaced by
    standby over the moved jobs' span (the contract's baseline rule). What moves at the
    sub-meters moves at the grid meter with the site's losses on top (:func:`loss_factor`,
    estimated from the day's 1-minute readings). Everything else stays as it was measured: the base load, PV,
@@ -292,9 +292,9 @@ def counterfactual_placements(outcome: adherence.DayAdherence, jobs: dict[str, d
 
     A planned job gets its own delay (how much later it started than its plan, its machine and
     its predecessors allowed) added to its place in the site's plan, and starts once its machine
-    there is free and its predecessors have ended; a job that ran nearer its site-plan place than
-    the place it was given was run by the site's plan and starts where it did. An unplanned run
-    starts where it did, or once its machine is free. Placed in the order they would start.
+    there is free and its predecessors have ended; on a day run by the site's own plan
+    (:func:`energy.planning.adherence.match_plans`) every job starts where it did. An unplanned
+    run starts where it did, or once its machine is free. Placed in the order they would start.
     """
     ran = [o for o in outcome.jobs if o.status != adherence.NOT_RUN]
     ends = {o.job.id: o.end for o in ran}
@@ -312,7 +312,7 @@ def counterfactual_placements(outcome: adherence.DayAdherence, jobs: dict[str, d
     for o in ran:
         job = jobs[o.job.id]
         site = start + job["planned_start_slot"] * step
-        kept = abs(o.start - site) < abs(o.start - o.job.start)
+        kept = outcome.run_by_site_plan
         wanted.append((o.start if kept else site + own_delay[o.job.id], o.job.id, True, o.machine, o.start, o.end, job["planned_machine"], kept, job.get("after", [])))
     for n, span in enumerate(outcome.unplanned, start=1):
         wanted.append((span.start, f"unplanned {n}", False, span.machine, span.start, span.end, span.machine, False, []))
