@@ -308,17 +308,23 @@ def counterfactual_placements(outcome: adherence.DayAdherence, jobs: dict[str, d
             previous = [runs[k - 1].end] if k else []
             ready = max([o.job.start] + previous + [ends[p] for p in jobs[o.job.id].get("after", []) if p in ends])
             own_delay[o.job.id] = o.start - ready
-    wanted = []  # (intended start, key, planned, machine, start, end, counterfactual machine, kept, after)
+    # (order, intended start, key, planned, machine, start, end, counterfactual machine, kept, after);
+    # a negative own delay (a start-up detected as the run's first minutes) places a job but does
+    # not let it overtake a job whose turn it was
+    wanted = []
+    zero = pd.Timedelta(0)
     for o in ran:
         job = jobs[o.job.id]
         site = start + job["planned_start_slot"] * step
         kept = outcome.run_by_site_plan
-        wanted.append((o.start if kept else site + own_delay[o.job.id], o.job.id, True, o.machine, o.start, o.end, job["planned_machine"], kept, job.get("after", [])))
+        intended = o.start if kept else site + own_delay[o.job.id]
+        order = o.start if kept else site + max(own_delay[o.job.id], zero)
+        wanted.append((order, intended, o.job.id, True, o.machine, o.start, o.end, job["planned_machine"], kept, job.get("after", [])))
     for n, span in enumerate(outcome.unplanned, start=1):
-        wanted.append((span.start, f"unplanned {n}", False, span.machine, span.start, span.end, span.machine, False, []))
+        wanted.append((span.start, span.start, f"unplanned {n}", False, span.machine, span.start, span.end, span.machine, False, []))
     placed: dict[str, Placement] = {}
     free: dict[str, pd.Timestamp] = {}  # machine → when it is free in the counterfactual
-    for intended, key, planned, machine, begin, end, cf_machine, kept, after in sorted(wanted, key=lambda w: (w[0], w[1])):
+    for _, intended, key, planned, machine, begin, end, cf_machine, kept, after in sorted(wanted, key=lambda w: (w[0], w[2])):
         cf_start = intended
         if not kept:
             before = [placed[p].cf_start + (placed[p].end - placed[p].start) for p in after if p in placed]
