@@ -46,7 +46,7 @@ from energy.setup import initialise
 from energy.twin.params import TwinParams, load_twin_params
 from energy.twin.plant import PlantTwin
 from energy.twin.production import daily_production, write_production_csv
-from energy.twin.run import PlantRun, day_jobs, forecast_and_plan, run_plant
+from energy.twin.run import PlantRun, day_jobs, forecast_and_plan, fresh_sqlite_url, run_plant
 from energy.twin.truth import write_truth
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -269,11 +269,7 @@ def run_demo(workdir: Path, db_url: str | None, start_ui: bool, live_seconds: fl
     """Build the demo plant in ``workdir`` and run the whole chain; see the module docstring."""
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    db_path = workdir / "energy.db"
-    if db_url is None:
-        for stale in workdir.glob("energy.db*"):
-            stale.unlink()
-        db_url = f"sqlite:///{db_path}"
+    db_url = db_url or fresh_sqlite_url(workdir)
     now = pd.Timestamp.now(tz="UTC").floor("15min")
     data = shipped_data_dir()
     probe = load_config(data / "demo" / "site.toml")

@@ -251,16 +251,14 @@ def _switch(
     idle_kw = machine.idle_kw or 0.0
     for a, b in periods:
         if machine.warmup_min and (a == 0 or track.state[a - 1] == OFF):
-            w = max(first_minute, a - machine.warmup_min)
-            off = track.state[w:a] == OFF
-            track.power_kw[w:a][off] = noisy(np.full(int(off.sum()), machine.warmup_kw), machine.noise_pct, rng)
-            track.state[w:a][off] = WARMING
-        _idle(track, a, min(b + machine.idle_after_min, timeline.minutes), idle_kw, machine.noise_pct, rng)
+            _fill_off(track, max(first_minute, a - machine.warmup_min), a, WARMING, machine.warmup_kw, machine.noise_pct, rng)
+        _fill_off(track, a, min(b + machine.idle_after_min, timeline.minutes), IDLE, idle_kw, machine.noise_pct, rng)
     if idle_until is not None and periods:
-        _idle(track, periods[-1][1], timeline.minute(idle_until), idle_kw, machine.noise_pct, rng)
+        _fill_off(track, periods[-1][1], timeline.minute(idle_until), IDLE, idle_kw, machine.noise_pct, rng)
 
 
-def _idle(track: MachineTrack, a: int, b: int, idle_kw: float, noise_pct: float, rng) -> None:
+def _fill_off(track: MachineTrack, a: int, b: int, state: int, level_kw: float, noise_pct: float, rng) -> None:
+    """The minutes ``[a, b)`` in which the machine is off go to ``state`` at ``level_kw`` (with noise)."""
     off = track.state[a:b] == OFF
-    track.power_kw[a:b][off] = noisy(np.full(int(off.sum()), idle_kw), noise_pct, rng)
-    track.state[a:b][off] = IDLE
+    track.power_kw[a:b][off] = noisy(np.full(int(off.sum()), level_kw), noise_pct, rng)
+    track.state[a:b][off] = state

@@ -162,15 +162,16 @@ class PlantTwin:
             writer.writerows(rows)
         return path
 
+    def _local(self, day: dt.date, minutes: int) -> pd.Timestamp:
+        """The instant (UTC) ``minutes`` of wall-clock time after ``day``'s local midnight (a
+        time in a spring-forward gap moves to its end; a repeated one is its second occurrence)."""
+        wall = pd.Timestamp(day) + pd.Timedelta(minutes=minutes)
+        return wall.tz_localize(self.config.site.timezone, nonexistent="shift_forward", ambiguous=False).tz_convert("UTC")
+
     def _shift_window(self, day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
-        tz = self.config.site.timezone
-        midnight = pd.Timestamp(day)
         first = min(start for start, _ in self.shifts)
         last = max(end if end > start else end + 1440 for start, end in self.shifts)
-        return (
-            (midnight + pd.Timedelta(minutes=first)).tz_localize(tz, nonexistent="shift_forward", ambiguous=False).tz_convert("UTC"),
-            (midnight + pd.Timedelta(minutes=last)).tz_localize(tz, nonexistent="shift_forward", ambiguous=False).tz_convert("UTC"),
-        )
+        return self._local(day, first), self._local(day, last)
 
     def _next_working_start(self, day: dt.date) -> pd.Timestamp | None:
         """When a non-working stretch follows ``day``: the next day with orders' first shift start."""
@@ -185,13 +186,12 @@ class PlantTwin:
         """The non-flexible machines' day: producing in each shift at their duty level."""
         if not working or not self.fixed:
             return DayPlan(day, "shifts", ())
-        tz = self.config.site.timezone
         runs, on = [], {}
         for machine_id in self.fixed:
             periods = []
             for i, (begin, end) in enumerate(self.shifts):
                 length = (end - begin) % 1440 or 1440
-                start = (pd.Timestamp(day) + pd.Timedelta(minutes=begin)).tz_localize(tz, nonexistent="shift_forward", ambiguous=False).tz_convert("UTC")
+                start = self._local(day, begin)
                 runs.append(PlannedRun(f"shift{i + 1}-{machine_id}", machine_id, start, length, self.machines[machine_id].duty_kw, kind="shift"))
                 periods.append((start, start + pd.Timedelta(minutes=length)))
             on[machine_id] = tuple(periods)

@@ -195,6 +195,15 @@ def run_plant(
 
 
 
+def fresh_sqlite_url(workdir: Path) -> str:
+    """The URL of a new, empty SQLite database ``workdir/energy.db`` (an older one and its
+    journal files are removed): the scratch database of ``energy demo`` and ``energy twin``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for stale in workdir.glob("energy.db*"):
+        stale.unlink()
+    return f"sqlite:///{workdir / 'energy.db'}"
+
+
 def what_if(
     config: SiteConfig,
     params: TwinParams,
@@ -218,9 +227,7 @@ def what_if(
     if go_live_days >= days:
         raise InputError(f"go_live_days ({go_live_days}) must be fewer than days ({days}): the site's own plans run first")
     workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    for stale in workdir.glob("energy.db*"):
-        stale.unlink()
+    db_url = fresh_sqlite_url(workdir)
     planning = config.planning.model_copy(update={"export_dir": workdir / "plans"})
     config = config.model_copy(update={"planning": planning})
     today = pd.Timestamp.now(tz=config.site.timezone).date()
@@ -228,7 +235,7 @@ def what_if(
     jobs_template = config.resolve(config.planning.jobs_file)
     if jobs_template is None:
         raise InputError(f"{config.path or 'config'}: planning.jobs_file: the twin needs the site's jobs file as its order book")
-    engine = storage.connect(f"sqlite:///{workdir / 'energy.db'}")
+    engine = storage.connect(db_url)
     try:
         storage.upgrade(engine)
         say(initialise(engine, config))
